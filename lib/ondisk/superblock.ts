@@ -73,7 +73,7 @@ export const superBlock = struct('btrfs_super_block', {
   block_group_root_generation: le64,
   block_group_root_level: u8,
   reserved8: bytes(7),
-  reserved: bytes(25 * 8),
+  reserved: bytes(24 * 8),
   sys_chunk_array: bytes(SYSTEM_CHUNK_ARRAY_SIZE),
   super_roots: array(rootBackup, 4),
   padding: bytes(565),

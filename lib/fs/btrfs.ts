@@ -1,0 +1,308 @@
+// The fs-like API over one opened filesystem, rooted at one subvolume (5 unless asked otherwise):
+// readdir, stat/lstat, readlink, readFile, createReadStream, xattrs, subvolumes, file extent maps.
+
+import { Readable } from 'node:stream';
+import { LruPageCache } from '../cache/page-cache.js';
+import type { CachePolicy } from '../cache/page-key.js';
+import { CorruptError, PathError, UsageError } from '../errors.js';
+import { InodeFlag, KeyType, ObjectId } from '../ondisk/constants.js';
+import type { DirEntry } from '../ondisk/items/dir-item.js';
+import type { InodeItem } from '../ondisk/items/inode-item.js';
+import { CsumTree } from './csum-tree.js';
+import { fileExtentItems, type RawFileExtent } from './file-extents.js';
+import { Filesystem, type FilesystemOptions } from './filesystem.js';
+import { dirEntries, getXattrItem, listXattrItems, lookupName, readInodeItem } from './inode.js';
+import { entryKind, resolve, type FsNode, type PathContext } from './path.js';
+import { ReadPath, type DecompressFn, type FileRef } from './read-path.js';
+import { BtrfsBigIntStats, BtrfsStats, factsFromInode, kindOfMode, S_IFDIR, type FileKind, type InodeFacts } from './stats.js';
+import { backrefOf, listSubvolumes, rootRefMatches, type Subvolume } from './subvolumes.js';
+import type { Tree } from '../tree/tree.js';
+import { loadDecompress } from './decompress.js';
+
+export interface OpenOptions extends FilesystemOptions {
+  /** Other member devices of a multi-device filesystem. */
+  devices?: string[];
+  /** Root the view at this subvolume: an id, or a path from the top level. Default: 5 (the top level). */
+  subvol?: bigint | number | string;
+  /** Page cache budget for file data, in bytes (default 64 MiB). */
+  cacheBytes?: number;
+  /** Cache policy of the read path (default: logical). */
+  policy?: CachePolicy;
+  /** Readahead window for uncompressed extents (default 128 KiB). */
+  readaheadBytes?: number;
+}
+
+export interface Dirent {
+  name: string;
+  /** Raw bytes of the name (names need not be UTF-8). */
+  nameBytes: Buffer;
+  type: FileKind;
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+  isFIFO(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isSocket(): boolean;
+}
+
+function makeDirent(nameBytes: Buffer, type: FileKind): Dirent {
+  return {
+    name: nameBytes.toString('utf8'), nameBytes, type,
+    isFile: () => type === 'file', isDirectory: () => type === 'dir', isSymbolicLink: () => type === 'symlink',
+    isFIFO: () => type === 'fifo', isCharacterDevice: () => type === 'chr', isBlockDevice: () => type === 'blk', isSocket: () => type === 'sock',
+  };
+}
+
+/** Node's fs.readFile refuses files over 2 GiB; so do we (use createReadStream). */
+const MAX_READFILE = 2 ** 31 - 1;
+const MAX_SYMLINK_TARGET = 4095;
+
+export class Btrfs {
+  readonly readPath: ReadPath;
+  private readonly ctx: PathContext;
+  private readonly items = new Map<string, Promise<InodeItem | undefined>>();
+
+  private constructor(readonly filesystem: Filesystem, readonly root: FsNode, decompress: DecompressFn, csums: CsumTree, options: OpenOptions) {
+    const fs = filesystem;
+    this.readPath = new ReadPath(
+      { volume: fs.volume, csums, sectorsize: fs.sectorsize, checksummer: fs.checksummer, decompress },
+      {
+        policy: options.policy ?? 'logical',
+        cache: new LruPageCache(Math.floor((options.cacheBytes ?? 64 * 1024 * 1024) / fs.sectorsize)),
+        ...(options.readaheadBytes !== undefined ? { readaheadBytes: options.readaheadBytes } : {}),
+      },
+    );
+    this.ctx = {
+      root,
+      isDirectory: async (n) => n.placeholder === true || kindOfMode((await this.inode(n)).mode) === 'dir',
+      isSymlink: async (n) => !n.placeholder && kindOfMode((await this.inode(n)).mode) === 'symlink',
+      lookup: async (dir, name) => (dir.placeholder ? undefined : lookupName(await this.tree(dir.subvol), dir.ino, name)),
+      enter: (dir, entry) => this.enter(dir, entry),
+      readlink: (n) => this.readlinkNode(n),
+    };
+  }
+
+  static async open(images: string | string[], options: OpenOptions = {}): Promise<Btrfs> {
+    const paths = [...(Array.isArray(images) ? images : [images]), ...(options.devices ?? [])];
+    const fs = await Filesystem.open(paths, options);
+    try {
+      const decompress = await loadDecompress(fs.sectorsize);
+      const csumRoot = await fs.rootItem(ObjectId.CSUM_TREE);
+      const csums = new CsumTree(csumRoot ? await fs.tree(ObjectId.CSUM_TREE) : undefined, fs.checksummer.size, fs.sectorsize);
+      const rootSubvol = await resolveSubvolOption(fs, options.subvol);
+      const found = await fs.rootItem(rootSubvol);
+      if (!found) throw new UsageError(`subvolume ${rootSubvol} does not exist`);
+      return new Btrfs(fs, { subvol: rootSubvol, ino: found.item.root_dirid }, decompress, csums, options);
+    } catch (e) {
+      await fs.close();
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.filesystem.close();
+  }
+
+  // --- nodes -------------------------------------------------------------------------------
+
+  async tree(subvol: bigint): Promise<Tree> {
+    return this.filesystem.tree(subvol);
+  }
+
+  private async inode(node: FsNode): Promise<InodeItem> {
+    const id = `${node.subvol}:${node.ino}`;
+    let pending = this.items.get(id);
+    if (!pending) {
+      pending = this.tree(node.subvol).then((t) => readInodeItem(t, node.ino));
+      this.items.set(id, pending);
+      if (this.items.size > 65536) this.items.delete(this.items.keys().next().value as string);
+    }
+    const item = await pending;
+    if (!item) throw new CorruptError('directory entry points to an inode with no INODE_ITEM', { tree: node.subvol, key: `(${node.ino} INODE_ITEM 0)` });
+    return item;
+  }
+
+  private async enter(dir: FsNode, entry: DirEntry): Promise<FsNode> {
+    if (entry.location.type === KeyType.INODE_ITEM) return { subvol: dir.subvol, ino: entry.location.objectid };
+    if (entry.location.type !== KeyType.ROOT_ITEM) {
+      throw new CorruptError(`directory entry has location type ${entry.location.type}`, { tree: dir.subvol, key: `(${dir.ino} DIR_ITEM)` });
+    }
+    const child = entry.location.objectid;
+    // Only a subvolume attached at exactly this place (a ROOT_REF) is entered; a snapshot's copy of
+    // an entry for a nested subvolume is the kernel's empty placeholder directory.
+    if (await rootRefMatches(this.filesystem, dir.subvol, child, dir.ino, entry.name)) {
+      const found = await this.filesystem.rootItem(child);
+      if (found) return { subvol: child, ino: found.item.root_dirid };
+    }
+    return { subvol: dir.subvol, ino: ObjectId.EMPTY_SUBVOL_DIR, placeholder: true };
+  }
+
+  async facts(node: FsNode): Promise<InodeFacts> {
+    if (node.placeholder) return this.placeholderFacts(node);
+    return factsFromInode(node.subvol, node.ino, await this.inode(node), this.filesystem.sectorsize);
+  }
+
+  private async placeholderFacts(node: FsNode): Promise<InodeFacts> {
+    // The kernel makes this inode up at lookup time (new_simple_dir): 0755 directory, root-owned,
+    // timestamps of that moment. We cannot know that moment; we show the epoch.
+    return {
+      subvol: node.subvol, ino: node.ino, mode: S_IFDIR | 0o755, nlink: 1, uid: 0, gid: 0, rdev: 0n, size: 0n, nbytes: 0n,
+      blksize: this.filesystem.sectorsize, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, birthtimeNs: 0n, generation: 0n, flags: 0n,
+    };
+  }
+
+  node(path: string, follow = true, syscall = 'stat'): Promise<FsNode> {
+    return resolve(this.ctx, path, follow, syscall);
+  }
+
+  // --- fs/promises-like API -------------------------------------------------------------------
+
+  stat(path: string, options?: { bigint?: false }): Promise<BtrfsStats>;
+  stat(path: string, options: { bigint: true }): Promise<BtrfsBigIntStats>;
+  async stat(path: string, options: { bigint?: boolean } = {}): Promise<BtrfsStats | BtrfsBigIntStats> {
+    const f = await this.facts(await this.node(path, true, 'stat'));
+    return options.bigint ? new BtrfsBigIntStats(f) : new BtrfsStats(f);
+  }
+
+  lstat(path: string, options?: { bigint?: false }): Promise<BtrfsStats>;
+  lstat(path: string, options: { bigint: true }): Promise<BtrfsBigIntStats>;
+  async lstat(path: string, options: { bigint?: boolean } = {}): Promise<BtrfsStats | BtrfsBigIntStats> {
+    const f = await this.facts(await this.node(path, false, 'lstat'));
+    return options.bigint ? new BtrfsBigIntStats(f) : new BtrfsStats(f);
+  }
+
+  readdir(path: string, options?: { withFileTypes?: false }): Promise<string[]>;
+  readdir(path: string, options: { withFileTypes: true }): Promise<Dirent[]>;
+  async readdir(path: string, options: { withFileTypes?: boolean } = {}): Promise<string[] | Dirent[]> {
+    const node = await this.node(path, true, 'scandir');
+    const entries = await this.readdirNode(node, path);
+    return options.withFileTypes ? entries : entries.map((e) => e.name);
+  }
+
+  /** Entries of a directory node in readdir order (DIR_INDEX order). */
+  async readdirNode(node: FsNode, pathForErrors = ''): Promise<Dirent[]> {
+    if (node.placeholder) return [];
+    if (kindOfMode((await this.inode(node)).mode) !== 'dir') throw new PathError('ENOTDIR', 'scandir', pathForErrors);
+    const out: Dirent[] = [];
+    for await (const e of dirEntries(await this.tree(node.subvol), node.ino)) out.push(makeDirent(e.name, entryKind(e)));
+    return out;
+  }
+
+  /** The child node of a directory by name (no symlink following). */
+  async child(dir: FsNode, name: Buffer): Promise<FsNode | undefined> {
+    const e = await this.ctx.lookup(dir, name);
+    return e ? this.enter(dir, e) : undefined;
+  }
+
+  async readlink(path: string): Promise<string> {
+    const node = await this.node(path, false, 'readlink');
+    if (!(await this.ctx.isSymlink(node))) throw new PathError('EINVAL', 'readlink', path);
+    return (await this.readlinkNode(node)).toString('utf8');
+  }
+
+  async readlinkNode(node: FsNode): Promise<Buffer> {
+    const file = await this.fileRef(node, '');
+    if (file.size > BigInt(MAX_SYMLINK_TARGET)) {
+      throw new CorruptError(`symlink target of ${file.size} bytes exceeds ${MAX_SYMLINK_TARGET}`, { tree: node.subvol, key: `(${node.ino} INODE_ITEM 0)` });
+    }
+    return this.readPath.read(file, 0n, Number(file.size));
+  }
+
+  async fileRef(node: FsNode, path: string): Promise<FileRef> {
+    const item = await this.inode(node);
+    return {
+      subvol: node.subvol, ino: node.ino, tree: await this.tree(node.subvol), size: item.size,
+      nodatasum: (item.flags & InodeFlag.NODATASUM) !== 0n, path,
+    };
+  }
+
+  private async regularFile(path: string, syscall: string): Promise<FileRef> {
+    const node = await this.node(path, true, syscall);
+    const kind = node.placeholder ? 'dir' : kindOfMode((await this.inode(node)).mode);
+    if (kind === 'dir') throw new PathError('EISDIR', syscall, path);
+    return this.fileRef(node, path);
+  }
+
+  async readFile(path: string): Promise<Buffer> {
+    const file = await this.regularFile(path, 'open');
+    if (file.size > BigInt(MAX_READFILE)) throw new UsageError(`${path}: file is ${file.size} bytes, too large for readFile; use createReadStream`);
+    return this.readPath.read(file, 0n, Number(file.size));
+  }
+
+  /** Bytes [position, position + length) of a file; shorter at end of file. */
+  async read(path: string, position: bigint | number, length: number): Promise<Buffer> {
+    const file = await this.regularFile(path, 'read');
+    return this.readPath.read(file, BigInt(position), length);
+  }
+
+  /** Like fs.createReadStream: `end` is inclusive. */
+  createReadStream(path: string, options: { start?: number | bigint; end?: number | bigint; highWaterMark?: number } = {}): Readable {
+    const chunk = options.highWaterMark ?? 1024 * 1024;
+    const self = this;
+    async function* generate(): AsyncGenerator<Buffer> {
+      const file = await self.regularFile(path, 'open');
+      let pos = BigInt(options.start ?? 0);
+      const stop = options.end !== undefined ? BigInt(options.end) + 1n : file.size;
+      const end = stop < file.size ? stop : file.size;
+      while (pos < end) {
+        const n = end - pos < BigInt(chunk) ? Number(end - pos) : chunk;
+        const buf = await self.readPath.read(file, pos, n);
+        if (buf.length === 0) break;
+        pos += BigInt(buf.length);
+        yield buf;
+      }
+    }
+    return Readable.from(generate(), { objectMode: false });
+  }
+
+  async listXattrs(path: string, options: { follow?: boolean } = {}): Promise<string[]> {
+    const node = await this.node(path, options.follow ?? false, 'listxattr');
+    return (await this.xattrsNode(node)).map(([name]) => name);
+  }
+
+  async getXattr(path: string, name: string, options: { follow?: boolean } = {}): Promise<Buffer> {
+    const node = await this.node(path, options.follow ?? false, 'getxattr');
+    if (node.placeholder) throw new PathError('ENODATA', 'getxattr', path);
+    const e = await getXattrItem(await this.tree(node.subvol), node.ino, Buffer.from(name, 'utf8'));
+    if (!e) throw new PathError('ENODATA', 'getxattr', path);
+    return e.data;
+  }
+
+  /** Every xattr of a node as [name, value], in key order. */
+  async xattrsNode(node: FsNode): Promise<Array<[string, Buffer]>> {
+    if (node.placeholder) return [];
+    return (await listXattrItems(await this.tree(node.subvol), node.ino)).map((e) => [e.name.toString('utf8'), e.data]);
+  }
+
+  subvolumes(): Promise<Subvolume[]> {
+    return listSubvolumes(this.filesystem);
+  }
+
+  /** File extent items of a path (the raw map, extents past EOF included). */
+  async fileExtents(path: string): Promise<{ node: FsNode; size: bigint; extents: RawFileExtent[] }> {
+    const file = await this.regularFile(path, 'open');
+    const extents: RawFileExtent[] = [];
+    for await (const e of fileExtentItems(file.tree, file.ino, this.filesystem.sectorsize)) extents.push(e);
+    return { node: { subvol: file.subvol, ino: file.ino }, size: file.size, extents };
+  }
+
+  /** Which subvolume holds `id`, and where (for paths of subvolume roots). */
+  backref(id: bigint) {
+    return backrefOf(this.filesystem, id);
+  }
+}
+
+async function resolveSubvolOption(fs: Filesystem, subvol: OpenOptions['subvol']): Promise<bigint> {
+  if (subvol === undefined) return ObjectId.FS_TREE;
+  if (typeof subvol === 'bigint' || typeof subvol === 'number' || /^\d+$/.test(subvol)) {
+    const id = BigInt(subvol);
+    if (id !== ObjectId.FS_TREE && !(await fs.rootItem(id))) throw new UsageError(`no subvolume with id ${id}`);
+    return id;
+  }
+  const want = subvol.replace(/^\/+|\/+$/g, '');
+  if (want === '') return ObjectId.FS_TREE;
+  const found = (await listSubvolumes(fs)).find((s) => s.path === want);
+  if (!found) throw new UsageError(`no subvolume at path ${subvol}`);
+  return found.id;
+}

@@ -1,0 +1,111 @@
+// The byte source under everything: positional reads from a file, a buffer, a slice of either (a
+// partition), never the whole image in memory. Short reads are errors that name the source.
+
+import { open, type FileHandle } from 'node:fs/promises';
+import { IoError } from '../errors.js';
+
+export interface ImageSource {
+  /** For messages: a path, or a description such as "buffer" or "disk.img partition 2". */
+  readonly name: string;
+  readonly size: number;
+  /** Exactly `length` bytes at `position`; an IoError if the source ends first. */
+  read(position: number, length: number): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+function checkRange(source: ImageSource, position: number, length: number): void {
+  if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0) {
+    throw new IoError(`invalid read of ${length} bytes at ${position}`, { device: source.name });
+  }
+  if (position + length > source.size) {
+    throw new IoError(`read of ${length} bytes at ${position} runs past the end (${source.size} bytes): image truncated?`, { device: source.name });
+  }
+}
+
+export class FileSource implements ImageSource {
+  private constructor(readonly name: string, readonly size: number, private readonly handle: FileHandle) {}
+
+  /** Opened O_RDONLY: nothing here can write to the image. */
+  static async open(path: string): Promise<FileSource> {
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+      throw new IoError(`cannot open image (${code})`, { device: path });
+    }
+    const st = await handle.stat();
+    let size = st.size;
+    if (st.isBlockDevice()) {
+      // stat reports 0 for block devices; the end of the device is where reads stop.
+      size = await blockDeviceSize(handle);
+    } else if (!st.isFile()) {
+      await handle.close();
+      throw new IoError('not a regular file or block device', { device: path });
+    }
+    return new FileSource(path, size, handle);
+  }
+
+  async read(position: number, length: number): Promise<Buffer> {
+    checkRange(this, position, length);
+    const buf = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      let n: number;
+      try {
+        ({ bytesRead: n } = await this.handle.read(buf, done, length - done, position + done));
+      } catch (e) {
+        throw new IoError(`read error (${(e as NodeJS.ErrnoException).code ?? 'EIO'}) at ${position + done}`, { device: this.name });
+      }
+      if (n === 0) throw new IoError(`unexpected end of file at ${position + done}`, { device: this.name });
+      done += n;
+    }
+    return buf;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+async function blockDeviceSize(handle: FileHandle): Promise<number> {
+  // Binary search for the last readable byte: portable, needs no ioctl.
+  let lo = 0;
+  let hi = 2 ** 50;
+  const one = Buffer.alloc(1);
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi + 1) / 2);
+    const { bytesRead } = await handle.read(one, 0, 1, mid - 1).catch(() => ({ bytesRead: 0 }));
+    if (bytesRead === 1) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+export class BufferSource implements ImageSource {
+  readonly size: number;
+  constructor(private readonly buf: Buffer, readonly name = 'buffer') {
+    this.size = buf.length;
+  }
+  async read(position: number, length: number): Promise<Buffer> {
+    checkRange(this, position, length);
+    return Buffer.from(this.buf.subarray(position, position + length));
+  }
+  async close(): Promise<void> {}
+}
+
+/** A window of another source: a partition inside a whole-disk image, or `--offset`. */
+export class SliceSource implements ImageSource {
+  constructor(private readonly base: ImageSource, private readonly start: number, readonly size: number, readonly name: string) {
+    if (start < 0 || size < 0 || start + size > base.size) {
+      throw new IoError(`slice of ${size} bytes at ${start} does not fit in ${base.size} bytes`, { device: base.name });
+    }
+  }
+  async read(position: number, length: number): Promise<Buffer> {
+    checkRange(this, position, length);
+    return this.base.read(this.start + position, length);
+  }
+  async close(): Promise<void> {
+    await this.base.close();
+  }
+}
