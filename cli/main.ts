@@ -1,2 +1,43 @@
 #!/usr/bin/env node
-console.log('btrfs-lens');
+// btrfs-lens: the command line. Each command lives in cli/commands/ and only calls the library's
+// public entry points; this file wires them up and turns every failure into one line and an exit code.
+
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { describeError, EXIT, exitCodeFor } from './common.js';
+import { commands } from './commands/index.js';
+
+let debug = process.argv.includes('--debug');
+
+async function main(): Promise<void> {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    // `btrfs-lens cat img f | head` closes the pipe early: that is not an error worth a message.
+    if (e.code === 'EPIPE') process.exit(EXIT.OK);
+    throw e;
+  });
+  let parser = yargs(hideBin(process.argv))
+    .scriptName('btrfs-lens')
+    .usage('$0 <command> IMAGE [options]\n\nRead-only Btrfs image inspector and read-path emulator.')
+    .option('json', { type: 'boolean', describe: 'machine-readable output' })
+    .option('debug', { type: 'boolean', describe: 'show stack traces on errors' })
+    .strict()
+    .demandCommand(1, 'give a command; see --help')
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      process.stderr.write(`btrfs-lens: ${msg}\nTry 'btrfs-lens --help'.\n`);
+      process.exit(EXIT.USAGE);
+    });
+  for (const c of commands) parser = parser.command(c as never);
+  await parser.parseAsync();
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`btrfs-lens: ${describeError(e)}\n`);
+  if (debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+  process.exitCode = exitCodeFor(e);
+});

@@ -39,6 +39,14 @@ export function makedev(major: number, minor: number): bigint {
   return ((M & 0xfffff000n) << 32n) | ((M & 0xfffn) << 8n) | ((m & 0xffffff00n) << 12n) | (m & 0xffn);
 }
 
+/** major and minor of a glibc dev_t. */
+export function splitDev(dev: bigint): { major: number; minor: number } {
+  return {
+    major: Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & 0xfffff000n)),
+    minor: Number((dev & 0xffn) | ((dev >> 12n) & 0xffffff00n)),
+  };
+}
+
 /** The inode's facts, independent of number representation. */
 export interface InodeFacts {
   subvol: bigint;

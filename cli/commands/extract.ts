@@ -1,0 +1,132 @@
+import { spawnSync } from 'node:child_process';
+import { chmod, lchown, link, lutimes, mkdir, open, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { walk, type WalkEntry } from '../../lib/fs/walk.js';
+import { UsageError } from '../../lib/errors.js';
+import type { Btrfs } from '../../lib/index.js';
+import { imageOptions, withImage, type ImageArgs } from '../common.js';
+import { Progress } from '../progress.js';
+import { splitDev } from '../../lib/fs/stats.js';
+
+export interface ExtractArgs extends ImageArgs {
+  path: string;
+  output: string;
+  xattrs?: boolean;
+}
+
+const CHUNK = 1024 * 1024;
+
+/** Seconds as a number for utimes: nanoseconds past what a double holds are lost (Node's limit). */
+function seconds(ns: bigint): number {
+  return Number(ns) / 1e9;
+}
+
+function escapeName(path: string): string {
+  // getfattr/setfattr dump format: octal escapes for bytes that would break the line format.
+  return path.replace(/[\\\n\r=]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+}
+
+async function writeFileData(fs: Btrfs, e: WalkEntry, dest: string, progress: { bytes: bigint }): Promise<void> {
+  const file = await fs.fileRef(e.node, e.path);
+  const handle = await open(dest, 'w');
+  try {
+    let pos = 0n;
+    while (pos < file.size) {
+      const n = file.size - pos < BigInt(CHUNK) ? Number(file.size - pos) : CHUNK;
+      const buf = await fs.readPath.read(file, pos, n);
+      if (buf.length === 0) break;
+      await handle.write(buf, 0, buf.length, Number(pos));
+      pos += BigInt(buf.length);
+      progress.bytes += BigInt(buf.length);
+    }
+    await handle.truncate(Number(file.size));
+  } finally {
+    await handle.close();
+  }
+}
+
+async function applyMeta(e: WalkEntry, dest: string, asRoot: boolean): Promise<void> {
+  const f = e.facts;
+  if (asRoot) await lchown(dest, f.uid, f.gid);
+  if (e.kind !== 'symlink') await chmod(dest, f.mode & 0o7777);
+  await lutimes(dest, seconds(f.atimeNs), seconds(f.mtimeNs));
+}
+
+export const extractCommand: CommandModule<object, ExtractArgs> = {
+  command: 'extract <image> [path]',
+  describe: 'copy a tree out of the image with modes, owners (as root), times, symlinks, hard links and (with --xattrs) xattrs',
+  builder: (y) =>
+    imageOptions(y)
+      .positional('path', { type: 'string', default: '/', describe: 'what to extract (a directory or a single entry)' })
+      .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'destination directory' })
+      .option('xattrs', { type: 'boolean', describe: 'also restore extended attributes (uses setfattr)' }) as never,
+  handler: (argv) =>
+    withImage(argv, async (fs) => {
+      const asRoot = process.getuid?.() === 0;
+      const progress = new Progress('extract');
+      const counts = { files: 0, bytes: 0n };
+      const dirs: Array<[WalkEntry, string]> = [];
+      const links = new Map<string, string>();
+      const xattrDump: string[] = [];
+      let rootDest: string | undefined;
+      await mkdir(argv.output, { recursive: true });
+      for await (const e of walk(fs, argv.path, { follow: true })) {
+        if (rootDest === undefined) rootDest = e.kind === 'dir' ? argv.output : join(argv.output, basename(e.path) || 'root');
+        const rel = e.depth === 0 ? '' : e.path.split('/').slice(-e.depth).join('/');
+        const dest = rel ? join(rootDest, rel) : rootDest;
+        counts.files++;
+        progress.update(counts.files, counts.bytes);
+        const inodeId = `${e.node.subvol}:${e.node.ino}`;
+        if (e.kind !== 'dir' && e.facts.nlink > 1) {
+          const first = links.get(inodeId);
+          if (first) {
+            await link(first, dest);
+            continue;
+          }
+          links.set(inodeId, dest);
+        }
+        switch (e.kind) {
+          case 'dir':
+            await mkdir(dest, { recursive: true });
+            dirs.push([e, dest]);
+            break;
+          case 'file':
+            await writeFileData(fs, e, dest, counts);
+            break;
+          case 'symlink':
+            await symlink(await fs.readlinkNode(e.node), dest);
+            break;
+          case 'fifo':
+          case 'chr':
+          case 'blk': {
+            const { major, minor } = splitDev(e.facts.rdev);
+            const args = e.kind === 'fifo' ? ['mkfifo', dest] : ['mknod', dest, e.kind === 'chr' ? 'c' : 'b', String(major), String(minor)];
+            const r = spawnSync(args[0]!, args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+            if (r.status !== 0) throw new UsageError(`cannot create ${e.kind} ${dest}: ${r.stderr?.toString().trim() || r.error?.message}`);
+            break;
+          }
+          default:
+            // Sockets are not recreated: a socket without its server is meaningless.
+            continue;
+        }
+        if (argv.xattrs) {
+          const xattrs = await fs.xattrsNode(e.node);
+          if (xattrs.length) {
+            xattrDump.push(`# file: ${escapeName(dest)}`, ...xattrs.map(([n, v]) => `${n}=0s${v.toString('base64')}`), '');
+          }
+        }
+        if (e.kind !== 'dir') await applyMeta(e, dest, asRoot);
+      }
+      if (xattrDump.length) {
+        const dumpPath = join(tmpdir(), `btrfs-lens-xattrs-${process.pid}.txt`);
+        await writeFile(dumpPath, xattrDump.join('\n'));
+        const r = spawnSync('setfattr', ['-h', `--restore=${dumpPath}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+        if (r.error || r.status !== 0) throw new UsageError(`setfattr failed: ${r.stderr?.toString().trim() || r.error?.message}`);
+      }
+      // Directories last and deepest first: writing into a directory changes its times.
+      for (const [e, dest] of dirs.reverse()) await applyMeta(e, dest, asRoot);
+      progress.done();
+    }, { readaheadBytes: 1024 * 1024 }),
+};

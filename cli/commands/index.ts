@@ -1,0 +1,9 @@
+import { catCommand } from './cat.js';
+import { extractCommand } from './extract.js';
+import { infoCommand } from './info.js';
+import { lsCommand } from './ls.js';
+import { mapCommand } from './map.js';
+import { statCommand } from './stat.js';
+import { subvolumesCommand } from './subvolumes.js';
+
+export const commands = [infoCommand, subvolumesCommand, lsCommand, statCommand, catCommand, extractCommand, mapCommand];

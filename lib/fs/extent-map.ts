@@ -1,0 +1,103 @@
+// `map`: where each file extent of a file lives — logical address, every physical copy on every
+// device, and whether the extent tree says it is referenced more than once.
+
+import { COMPRESSION_NAMES, KeyType, ObjectId } from '../ondisk/constants.js';
+import { decodeExtentItem } from '../ondisk/items/extent-item.js';
+import { key } from '../ondisk/key.js';
+import { mapOffset } from '../volume/raid.js';
+import type { Btrfs } from './btrfs.js';
+import { wrapItem, type Filesystem } from './filesystem.js';
+
+export interface PhysicalRun {
+  devid: bigint;
+  device: string | null;
+  physical: bigint;
+  length: bigint;
+}
+
+export interface ExtentMapEntry {
+  fileOffset: bigint;
+  length: bigint;
+  kind: 'inline' | 'regular' | 'prealloc' | 'hole';
+  compression: string;
+  /** Logical start of the whole on-disk extent (null for inline extents and holes). */
+  logical: bigint | null;
+  /** On-disk bytes of the whole extent (inline: bytes in the item). */
+  diskLength: bigint;
+  /** Where this file range starts inside the (decompressed) extent. */
+  extentOffset: bigint;
+  /** Uncompressed size of the whole extent. */
+  ramBytes: bigint;
+  /** Per mirror, the physical runs holding the extent's on-disk bytes. */
+  copies: PhysicalRun[][];
+  /** Reference count from the extent tree (null when there is no extent item). */
+  refs: bigint | null;
+  shared: boolean;
+  /** Past the end of the file (fallocate --keep-size). */
+  beyondEof: boolean;
+}
+
+/** Physical runs of [logical, logical + length), per mirror; contiguous pieces on one device merged. */
+export function physicalRuns(fs: Filesystem, logical: bigint, length: bigint): PhysicalRun[][] {
+  const chunk = fs.volume.chunkAt(logical);
+  const perMirror: PhysicalRun[][] = [];
+  let at = logical;
+  const end = logical + length;
+  const maxUnits = 1_000_000;
+  for (let units = 0; at < end && units < maxUnits; units++) {
+    const c = at >= chunk.logical + chunk.length ? fs.volume.chunkAt(at) : chunk;
+    const unit = mapOffset(c, c.profile, at - c.logical);
+    const n = end - at < unit.unitRemaining ? end - at : unit.unitRemaining;
+    unit.copies.forEach((copy, mirror) => {
+      const runs = (perMirror[mirror] ??= []);
+      const devid = c.stripes[copy.stripe]!.devid;
+      const last = runs[runs.length - 1];
+      if (last && last.devid === devid && last.physical + last.length === copy.physical) last.length += n;
+      else runs.push({ devid, device: fs.devices.devices.get(devid)?.source.name ?? null, physical: copy.physical, length: n });
+    });
+    at += n;
+  }
+  return perMirror;
+}
+
+async function extentRefs(fs: Filesystem, logical: bigint, length: bigint): Promise<bigint | null> {
+  const extentTree = await fs.tree(ObjectId.EXTENT_TREE);
+  const hit = await extentTree.get(key(logical, KeyType.EXTENT_ITEM, length));
+  if (!hit) return null;
+  return wrapItem(() => decodeExtentItem(hit.data, KeyType.EXTENT_ITEM), ObjectId.EXTENT_TREE, hit).refs;
+}
+
+export async function extentMap(btrfs: Btrfs, path: string): Promise<{ size: bigint; extents: ExtentMapEntry[] }> {
+  const fs = btrfs.filesystem;
+  const { size, extents } = await btrfs.fileExtents(path);
+  const out: ExtentMapEntry[] = [];
+  let cursor = 0n;
+  const hole = (from: bigint, to: bigint): ExtentMapEntry => ({
+    fileOffset: from, length: to - from, kind: 'hole', compression: 'none', logical: null, diskLength: 0n,
+    extentOffset: 0n, ramBytes: 0n, copies: [], refs: null, shared: false, beyondEof: from >= size,
+  });
+  for (const raw of extents) {
+    if (raw.fileOffset > cursor && cursor < size) out.push(hole(cursor, raw.fileOffset < size ? raw.fileOffset : size));
+    const e = raw.extent;
+    const compression = COMPRESSION_NAMES[e.compression] ?? `unknown(${e.compression})`;
+    const beyondEof = raw.fileOffset >= size;
+    if (e.kind === 'inline') {
+      out.push({
+        fileOffset: raw.fileOffset, length: raw.length, kind: 'inline', compression, logical: null, diskLength: BigInt(e.data.length),
+        extentOffset: 0n, ramBytes: e.ramBytes, copies: [], refs: null, shared: false, beyondEof,
+      });
+    } else if (e.diskBytenr === 0n) {
+      out.push({ ...hole(raw.fileOffset, raw.fileOffset + raw.length), beyondEof });
+    } else {
+      const refs = await extentRefs(fs, e.diskBytenr, e.diskNumBytes);
+      out.push({
+        fileOffset: raw.fileOffset, length: raw.length, kind: e.kind, compression, logical: e.diskBytenr, diskLength: e.diskNumBytes,
+        extentOffset: e.offset, ramBytes: e.ramBytes, copies: physicalRuns(fs, e.diskBytenr, e.diskNumBytes),
+        refs, shared: refs !== null && refs > 1n, beyondEof,
+      });
+    }
+    cursor = raw.fileOffset + raw.length;
+  }
+  if (cursor < size) out.push(hole(cursor, size));
+  return { size, extents: out };
+}

@@ -1,0 +1,55 @@
+// Walking a tree of the view: depth first, each directory's entries sorted by name bytes, the start
+// included. A directory reached twice means the image has a directory cycle: an error, not a hang.
+
+import { CorruptError } from '../errors.js';
+import type { Btrfs } from './btrfs.js';
+import type { FsNode } from './path.js';
+import { kindOfMode, type FileKind, type InodeFacts } from './stats.js';
+
+export interface WalkEntry {
+  /** Absolute path in the view ("/" for the root). */
+  path: string;
+  node: FsNode;
+  facts: InodeFacts;
+  kind: FileKind;
+  depth: number;
+}
+
+export const MAX_WALK_DEPTH = 4096;
+
+export function joinPath(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
+export async function* walk(fs: Btrfs, start = '/', options: { follow?: boolean } = {}): AsyncGenerator<WalkEntry> {
+  const startNode = await fs.node(start, options.follow ?? true, 'lstat');
+  const normalized = '/' + start.split('/').filter((c) => c && c !== '.').join('/');
+  const visited = new Set<string>();
+  const stack: WalkEntry[] = [];
+  const first = await entryFor(fs, normalized, startNode, 0);
+  stack.push(first);
+  while (stack.length) {
+    const e = stack.pop()!;
+    yield e;
+    if (e.kind !== 'dir') continue;
+    const id = `${e.node.subvol}:${e.node.ino}:${e.node.placeholder ? 'p' : ''}`;
+    if (!e.node.placeholder) {
+      if (visited.has(id)) throw new CorruptError('directory cycle: a directory is reachable twice', { path: e.path, tree: e.node.subvol });
+      visited.add(id);
+    }
+    if (e.depth >= MAX_WALK_DEPTH) throw new CorruptError(`directory nesting deeper than ${MAX_WALK_DEPTH}`, { path: e.path });
+    const children = (await fs.readdirNode(e.node, e.path)).sort((a, b) => Buffer.compare(a.nameBytes, b.nameBytes));
+    const resolved: WalkEntry[] = [];
+    for (const d of children) {
+      const node = await fs.child(e.node, d.nameBytes);
+      if (!node) throw new CorruptError('readdir entry has no matching DIR_ITEM', { path: joinPath(e.path, d.name), tree: e.node.subvol });
+      resolved.push(await entryFor(fs, joinPath(e.path, d.name), node, e.depth + 1));
+    }
+    for (let i = resolved.length - 1; i >= 0; i--) stack.push(resolved[i]!);
+  }
+}
+
+async function entryFor(fs: Btrfs, path: string, node: FsNode, depth: number): Promise<WalkEntry> {
+  const facts = await fs.facts(node);
+  return { path, node, facts, kind: kindOfMode(facts.mode), depth };
+}
