@@ -135,7 +135,7 @@ export class Btrfs {
       const found = await this.filesystem.rootItem(child);
       if (found) return { subvol: child, ino: found.item.root_dirid };
     }
-    return { subvol: dir.subvol, ino: ObjectId.EMPTY_SUBVOL_DIR, placeholder: true };
+    return { subvol: dir.subvol, ino: ObjectId.EMPTY_SUBVOL_DIR, placeholder: true, parent: dir };
   }
 
   async facts(node: FsNode): Promise<InodeFacts> {
@@ -144,11 +144,13 @@ export class Btrfs {
   }
 
   private async placeholderFacts(node: FsNode): Promise<InodeFacts> {
-    // The kernel makes this inode up at lookup time (new_simple_dir): 0755 directory, root-owned,
-    // timestamps of that moment. We cannot know that moment; we show the epoch.
+    // The kernel makes this inode up at lookup time (new_simple_dir): a root-owned 0755 directory
+    // with the parent's atime, no birth time, and mtime/ctime of the moment of the lookup. That
+    // moment is not in the image; we show the parent's atime for all three.
+    const atimeNs = node.parent ? (await this.facts(node.parent)).atimeNs : 0n;
     return {
       subvol: node.subvol, ino: node.ino, mode: S_IFDIR | 0o755, nlink: 1, uid: 0, gid: 0, rdev: 0n, size: 0n, nbytes: 0n,
-      blksize: this.filesystem.sectorsize, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, birthtimeNs: 0n, generation: 0n, flags: 0n,
+      blksize: this.filesystem.sectorsize, atimeNs, mtimeNs: atimeNs, ctimeNs: atimeNs, birthtimeNs: 0n, generation: 0n, flags: 0n,
     };
   }
 

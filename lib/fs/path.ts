@@ -11,6 +11,8 @@ export interface FsNode {
   ino: bigint;
   /** The kernel's stand-in (inode 2) for a subvolume entry whose subvolume is not attached here. */
   placeholder?: boolean;
+  /** For placeholders: the directory holding the entry (the kernel copies its atime). */
+  parent?: FsNode;
 }
 
 export interface PathContext {

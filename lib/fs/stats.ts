@@ -26,10 +26,9 @@ export function kindOfMode(mode: number): FileKind {
   }
 }
 
-/** Btrfs stores rdev in the kernel's new_encode_dev() form. */
+/** Btrfs stores the kernel's internal dev_t: MKDEV(major, minor) = major << 20 | minor. */
 export function decodeRdev(rdev: bigint): { major: number; minor: number } {
-  const dev = Number(rdev & 0xffffffffn);
-  return { major: (dev & 0xfff00) >>> 8, minor: (dev & 0xff) | ((dev >>> 12) & 0xfff00) };
+  return { major: Number((rdev >> 20n) & 0xfffn), minor: Number(rdev & 0xfffffn) };
 }
 
 /** Linux's 64-bit dev_t, as glibc's makedev builds it (what Node reports as rdev). */
