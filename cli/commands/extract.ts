@@ -6,7 +6,7 @@ import type { CommandModule } from 'yargs';
 import { walk, type WalkEntry } from '../../lib/fs/walk.js';
 import { UsageError } from '../../lib/errors.js';
 import type { Btrfs } from '../../lib/index.js';
-import { imageOptions, withImage, type ImageArgs } from '../common.js';
+import { EXIT, imageOptions, withImage, type ImageArgs } from '../common.js';
 import { Progress } from '../progress.js';
 import { splitDev } from '../../lib/fs/stats.js';
 
@@ -14,6 +14,7 @@ export interface ExtractArgs extends ImageArgs {
   path: string;
   output: string;
   xattrs?: boolean;
+  oneSubvolume?: boolean;
 }
 
 const CHUNK = 1024 * 1024;
@@ -61,7 +62,8 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
     imageOptions(y)
       .positional('path', { type: 'string', default: '/', describe: 'what to extract (a directory or a single entry)' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'destination directory' })
-      .option('xattrs', { type: 'boolean', describe: 'also restore extended attributes (uses setfattr)' }) as never,
+      .option('xattrs', { type: 'boolean', describe: 'also restore extended attributes (uses setfattr)' })
+      .option('one-subvolume', { alias: 'x', type: 'boolean', describe: 'do not descend into other subvolumes (like tar --one-file-system)' }) as never,
   handler: (argv) =>
     withImage(argv, async (fs) => {
       const asRoot = process.getuid?.() === 0;
@@ -70,9 +72,10 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
       const dirs: Array<[WalkEntry, string]> = [];
       const links = new Map<string, string>();
       const xattrDump: string[] = [];
+      const skipped: string[] = [];
       let rootDest: string | undefined;
       await mkdir(argv.output, { recursive: true });
-      for await (const e of walk(fs, argv.path, { follow: true })) {
+      for await (const e of walk(fs, argv.path, { follow: true, oneSubvolume: argv.oneSubvolume === true })) {
         if (rootDest === undefined) rootDest = e.kind === 'dir' ? argv.output : join(argv.output, basename(e.path) || 'root');
         const rel = e.depth === 0 ? '' : e.path.split('/').slice(-e.depth).join('/');
         const dest = rel ? join(rootDest, rel) : rootDest;
@@ -104,7 +107,11 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
             const { major, minor } = splitDev(e.facts.rdev);
             const args = e.kind === 'fifo' ? ['mkfifo', dest] : ['mknod', dest, e.kind === 'chr' ? 'c' : 'b', String(major), String(minor)];
             const r = spawnSync(args[0]!, args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
-            if (r.status !== 0) throw new UsageError(`cannot create ${e.kind} ${dest}: ${r.stderr?.toString().trim() || r.error?.message}`);
+            if (r.status !== 0) {
+              // Device nodes need root: report and go on, so the rest of the tree is still extracted.
+              skipped.push(`${e.path}: cannot create ${e.kind}: ${r.stderr?.toString().trim() || r.error?.message}`);
+              continue;
+            }
             break;
           }
           default:
@@ -128,5 +135,9 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
       // Directories last and deepest first: writing into a directory changes its times.
       for (const [e, dest] of dirs.reverse()) await applyMeta(e, dest, asRoot);
       progress.done();
+      if (skipped.length) {
+        for (const line of skipped) process.stderr.write(`btrfs-lens: ${line}\n`);
+        process.exitCode = EXIT.PROBLEMS;
+      }
     }, { readaheadBytes: 1024 * 1024 }),
 };

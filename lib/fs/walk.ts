@@ -21,7 +21,14 @@ export function joinPath(dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir}/${name}`;
 }
 
-export async function* walk(fs: Btrfs, start = '/', options: { follow?: boolean } = {}): AsyncGenerator<WalkEntry> {
+export interface WalkOptions {
+  /** Follow a symlink given as the start (default true). */
+  follow?: boolean;
+  /** Like tar --one-file-system: show other subvolumes' root directories but do not descend into them. */
+  oneSubvolume?: boolean;
+}
+
+export async function* walk(fs: Btrfs, start = '/', options: WalkOptions = {}): AsyncGenerator<WalkEntry> {
   const startNode = await fs.node(start, options.follow ?? true, 'lstat');
   const normalized = '/' + start.split('/').filter((c) => c && c !== '.').join('/');
   const visited = new Set<string>();
@@ -32,6 +39,7 @@ export async function* walk(fs: Btrfs, start = '/', options: { follow?: boolean 
     const e = stack.pop()!;
     yield e;
     if (e.kind !== 'dir') continue;
+    if (options.oneSubvolume && e.node.subvol !== startNode.subvol) continue;
     const id = `${e.node.subvol}:${e.node.ino}:${e.node.placeholder ? 'p' : ''}`;
     if (!e.node.placeholder) {
       if (visited.has(id)) throw new CorruptError('directory cycle: a directory is reachable twice', { path: e.path, tree: e.node.subvol });
