@@ -13,8 +13,11 @@ import type { CsumTree } from './csum-tree.js';
 import { mappings, type Mapping } from './file-extents.js';
 import type { Volume } from '../volume/volume.js';
 
-/** Decompress `input` to exactly `outputLength` bytes (zero-filled when the stream is shorter). */
-export type DecompressFn = (type: number, input: Buffer, outputLength: number) => Buffer;
+/**
+ * Decompress `input` to exactly `outputLength` bytes. Regular extents zero-fill a short stream;
+ * inline extents (`inline`) must decompress fully, as in the kernel.
+ */
+export type DecompressFn = (type: number, input: Buffer, outputLength: number, inline: boolean) => Buffer;
 
 export interface FileRef {
   subvol: bigint;
@@ -150,7 +153,7 @@ export class ReadPath {
     const diskLength = Number(e.diskNumBytes);
     const stored = await this.readVerified(file, e.diskBytenr, diskLength, itemOffset - e.offset);
     const ram = Number(e.ramBytes);
-    const data = this.decompress(e.compression, stored, ram, file, itemOffset, e.diskBytenr);
+    const data = this.decompress(e.compression, stored, ram, false, file, itemOffset, e.diskBytenr);
     const pages = Math.ceil(ram / this.S);
     const pageOf = (idx: number) => {
       const page = Buffer.alloc(this.S);
@@ -179,15 +182,15 @@ export class ReadPath {
 
   private inlineBytes(e: InlineExtent, file: FileRef, m: Mapping): Buffer {
     if (e.compression === 0) return e.data;
-    return this.decompress(e.compression, e.data, Number(e.ramBytes), file, m.where?.itemOffset ?? 0n, undefined);
+    return this.decompress(e.compression, e.data, Number(e.ramBytes), true, file, m.where?.itemOffset ?? 0n, undefined);
   }
 
-  private decompress(type: number, input: Buffer, outLen: number, file: FileRef, fileOffset: bigint, logical: bigint | undefined): Buffer {
+  private decompress(type: number, input: Buffer, outLen: number, inline: boolean, file: FileRef, fileOffset: bigint, logical: bigint | undefined): Buffer {
     this.counters.decompressions++;
     this.counters.decompressed_bytes_in += input.length;
     this.counters.decompressed_bytes_out += outLen;
     try {
-      return this.ctx.decompress(type, input, outLen);
+      return this.ctx.decompress(type, input, outLen, inline);
     } catch (e) {
       if (e instanceof BtrfsError) {
         const loc: Location = { path: file.path, fileOffset };
