@@ -2,12 +2,19 @@
 // resident costs nothing; a miss reads the on-disk bytes once, verifies every sector's checksum
 // (trying other copies for bad sectors), decompresses once, and fills the cache. cat, extract,
 // readFile and the emulator all read through here; only the cache policy and its budget differ.
+//
+// What a miss does is the kernel's buffered read: an uncompressed extent reads the sectors needed
+// plus a readahead window (never past the file's end or the file extent's end, never over a page
+// already resident); a compressed extent is read and verified whole and decompressed once, and the
+// pages it fills are those the kernel fills (add_ra_bio_pages: the rest of this file extent, within
+// the file) or, under the logical policy, every page of the extent another file extent could use;
+// holes and prealloc are zero pages with no I/O.
 
-import { compressedPageKey, inodePageKey, logicalPageKey, type CachePolicy } from '../cache/page-key.js';
+import { compressedPageKey, inodeId, inodeIdPageKey, logicalPageKey, type CachePolicy } from '../cache/page-key.js';
 import { LruPageCache, type PageCache } from '../cache/page-cache.js';
-import { newReadCounters, type ReadCounters } from '../cache/counters.js';
-import { BtrfsError, ChecksumError, CorruptError, type Location } from '../errors.js';
-import type { InlineExtent, RegularExtent } from '../ondisk/items/file-extent.js';
+import type { ReadCounters } from '../cache/counters.js';
+import { BtrfsError, ChecksumError, CorruptError, UsageError, type Location } from '../errors.js';
+import type { InlineExtent } from '../ondisk/items/file-extent.js';
 import type { Tree } from '../tree/tree.js';
 import type { CsumTree } from './csum-tree.js';
 import { mappings, type Mapping } from './file-extents.js';
@@ -19,6 +26,22 @@ import type { Volume } from '../volume/volume.js';
  */
 export type DecompressFn = (type: number, input: Buffer, outputLength: number, inline: boolean) => Buffer;
 
+/** Bytes of extents that exist only in an emulated overlay (the emulator's writes; never on the image). */
+export interface ExtentStore {
+  /** Bytes [logical, logical + length), or undefined when the overlay keeps no data (counting only). */
+  read(logical: bigint, length: number): Buffer | undefined;
+}
+
+/** Dirty page range: the bytes are only in the page cache (pinned there until written back). */
+export interface DirtyMapping {
+  kind: 'dirty';
+  fileOffset: bigint;
+  length: bigint;
+}
+
+/** What a FileRef's own mapping source may yield: image mappings, emulated extents, dirty pages. */
+export type ReadMapping = (Mapping & { store?: ExtentStore }) | DirtyMapping;
+
 export interface FileRef {
   subvol: bigint;
   ino: bigint;
@@ -28,6 +51,12 @@ export interface FileRef {
   nodatasum: boolean;
   /** For messages. */
   path: string;
+  /**
+   * Where the file's bytes are, covering [from, to) exactly (holes included). Default: the image's
+   * EXTENT_DATA items. The emulator supplies its overlay here so written, reflinked and snapshotted
+   * files read through this same code.
+   */
+  mappings?: (from: bigint, to: bigint) => Iterable<ReadMapping> | AsyncIterable<ReadMapping>;
 }
 
 export interface ReadPathOptions {
@@ -35,149 +64,280 @@ export interface ReadPathOptions {
   cache?: PageCache;
   /** Readahead window for uncompressed extents, in bytes (default 128 KiB, as the kernel's default). */
   readaheadBytes?: number;
+  /** Defaults to the cache's counters, so cache and read path count into one object. */
   counters?: ReadCounters;
+  /**
+   * Keep page bytes in the cache (default). Without, the cache only accounts: misses still read,
+   * verify and decompress, but nothing is kept, and only access() can be used.
+   */
+  keepData?: boolean;
 }
 
-interface DataContext {
+export interface DataContext {
   volume: Volume;
   csums: CsumTree;
   sectorsize: number;
   checksummer: { size: number; matches(data: Uint8Array, stored: Uint8Array, storedOffset?: number): boolean; digest(data: Uint8Array): Uint8Array };
   decompress: DecompressFn;
+  /**
+   * Can file extents other than this one use other parts of this compressed extent (extent refs > 1)?
+   * Decides, under the logical policy, whether a miss caches the whole decompressed extent or only the
+   * part this file extent references. Default: yes (cache it whole).
+   */
+  extentShared?: (diskBytenr: bigint, diskNumBytes: bigint) => boolean | Promise<boolean>;
+}
+
+/** The key a page of a file has under a policy, and the logical data it holds. */
+export interface PageName {
+  key: string;
+  /** Logical identity (logical or compressed page key), undefined for holes, inline and dirty pages. */
+  identity: string | undefined;
+  /** Keyed by inode (always so for holes, inline and dirty data; for everything under per-inode). */
+  perInode: boolean;
 }
 
 export class ReadPath {
   readonly policy: CachePolicy;
   readonly cache: PageCache;
   readonly counters: ReadCounters;
+  readonly keepData: boolean;
+  readonly sectorsize: number;
   private readonly S: number;
   private readonly SB: bigint;
   private readonly readaheadPages: number;
 
   constructor(private readonly ctx: DataContext, options: ReadPathOptions = {}) {
     this.policy = options.policy ?? 'logical';
-    this.cache = options.cache ?? new LruPageCache();
-    this.counters = options.counters ?? newReadCounters();
+    this.cache = options.cache ?? new LruPageCache(Infinity, options.counters);
+    this.counters = options.counters ?? this.cache.counters;
+    this.keepData = options.keepData ?? true;
     this.S = ctx.sectorsize;
     this.SB = BigInt(ctx.sectorsize);
+    this.sectorsize = ctx.sectorsize;
     this.readaheadPages = Math.max(1, Math.floor((options.readaheadBytes ?? 128 * 1024) / this.S));
   }
 
   /** Read up to `length` bytes at `position`; shorter only at end of file. */
   async read(file: FileRef, position: bigint, length: number): Promise<Buffer> {
-    if (position < 0n || length < 0) throw new CorruptError('negative read');
-    if (position >= file.size || length === 0) return Buffer.alloc(0);
-    const end = position + BigInt(length) < file.size ? position + BigInt(length) : file.size;
-    const out = Buffer.alloc(Number(end - position));
+    if (!this.keepData) throw new UsageError('this read path keeps no page data; use access()');
+    const out = Buffer.alloc(this.span(file, position, length));
+    await this.run(file, position, out.length, out);
+    return out;
+  }
+
+  /** The work of read() without returning bytes (for a cache that only accounts). */
+  async access(file: FileRef, position: bigint, length: number): Promise<void> {
+    await this.run(file, position, this.span(file, position, length), undefined);
+  }
+
+  /** Page `p` of a file through the cache: its bytes (undefined when no data is kept or past EOF). */
+  async readPage(file: FileRef, p: bigint): Promise<Buffer | undefined> {
+    const S = this.SB;
+    if (p * S >= file.size) return undefined;
+    for await (const m of this.mappingsOf(file, p * S, (p + 1n) * S)) {
+      if (m.fileOffset > p * S) continue;
+      return this.page(file, m, p);
+    }
+    return undefined;
+  }
+
+  /**
+   * O_DIRECT read: uncompressed extents are read from disk (every checksum verified) without the
+   * page cache; holes and prealloc are zeros; compressed and inline extents, dirty pages and any
+   * range not aligned to the sector size go through the page cache instead, as the kernel falls back
+   * to buffered I/O for them. Returns the bytes (undefined when no data is kept).
+   */
+  async readDirect(file: FileRef, position: bigint, length: number): Promise<Buffer | undefined> {
+    const n = this.span(file, position, length);
+    const S = this.SB;
+    const out = this.keepData ? Buffer.alloc(n) : undefined;
+    if (position % S !== 0n || BigInt(length) % S !== 0n) {
+      this.counters.dio_fallbacks++;
+      await this.run(file, position, n, out);
+      return out;
+    }
+    if (n === 0) return out;
+    const end = position + BigInt(n);
+    for await (const m of this.mappingsOf(file, position, ((end + S - 1n) / S) * S)) {
+      const from = m.fileOffset;
+      const to = m.fileOffset + m.length < end ? m.fileOffset + m.length : end;
+      if (to <= from || m.kind === 'hole' || m.kind === 'prealloc') continue;
+      if (m.kind === 'regular' && m.extent.compression === 0) {
+        const sectorsEnd = ((to + S - 1n) / S) * S;
+        const logical = m.extent.diskBytenr + m.extent.offset + (from - m.where.itemOffset);
+        const bytes = await this.readExtent(file, logical, Number(sectorsEnd - from), from, m.store);
+        if (out && bytes) bytes.copy(out, Number(from - position), 0, Number(to - from));
+        continue;
+      }
+      this.counters.dio_fallbacks++;
+      await this.run(file, from, Number(to - from), out?.subarray(Number(from - position), Number(to - position)));
+    }
+    return out;
+  }
+
+  /** The key and identity page `p` of `file` has when it is in mapping `m`. */
+  nameOf(file: FileRef, m: ReadMapping, p: bigint): PageName {
+    const inode = inodeId(file.subvol, file.ino);
+    if (m.kind !== 'regular') return { key: inodeIdPageKey(inode, p), identity: undefined, perInode: true };
+    const e = m.extent;
+    const inExtent = e.offset + p * this.SB - m.where.itemOffset;
+    const identity = e.compression !== 0 ? compressedPageKey(e.diskBytenr, inExtent / this.SB) : logicalPageKey(e.diskBytenr + inExtent);
+    return this.policy === 'logical'
+      ? { key: identity, identity, perInode: false }
+      : { key: inodeIdPageKey(inode, p), identity, perInode: true };
+  }
+
+  /** The mapping holding page `p` (its first byte). */
+  async mappingAt(file: FileRef, p: bigint): Promise<ReadMapping> {
+    const S = this.SB;
+    for await (const m of this.mappingsOf(file, p * S, (p + 1n) * S)) {
+      if (m.fileOffset <= p * S) return m;
+    }
+    throw new Error(`internal: no mapping for page ${p} of ${file.path}`);
+  }
+
+  mappingsOf(file: FileRef, from: bigint, to: bigint): Iterable<ReadMapping> | AsyncIterable<ReadMapping> {
+    return file.mappings ? file.mappings(from, to) : mappings(file.tree, file.ino, this.S, from, to);
+  }
+
+  private span(file: FileRef, position: bigint, length: number): number {
+    if (position < 0n || length < 0 || !Number.isSafeInteger(length)) throw new UsageError(`invalid read range ${position}+${length}`);
+    if (position >= file.size || length === 0) return 0;
+    return position + BigInt(length) < file.size ? length : Number(file.size - position);
+  }
+
+  private async run(file: FileRef, position: bigint, n: number, out: Buffer | undefined): Promise<void> {
+    if (n === 0) return;
+    const end = position + BigInt(n);
     const S = this.SB;
     const firstPage = position / S;
     const endPage = (end + S - 1n) / S;
     let next = firstPage;
-    for await (const m of mappings(file.tree, file.ino, this.S, firstPage * S, endPage * S)) {
+    for await (const m of this.mappingsOf(file, firstPage * S, endPage * S)) {
       const mEnd = m.fileOffset + m.length;
       // A page belongs to the mapping that holds its first byte (an inline page covers its tail too).
       for (let p = next; p * S < mEnd && p < endPage; p++) {
         if (p * S < m.fileOffset) continue;
         const page = await this.page(file, m, p);
-        const pageStart = p * S;
-        const from = pageStart > position ? pageStart : position;
-        const to = pageStart + S < end ? pageStart + S : end;
-        page.copy(out, Number(from - position), Number(from - pageStart), Number(to - pageStart));
+        if (out && page) {
+          const pageStart = p * S;
+          const from = pageStart > position ? pageStart : position;
+          const to = pageStart + S < end ? pageStart + S : end;
+          page.copy(out, Number(from - position), Number(from - pageStart), Number(to - pageStart));
+        }
         next = p + 1n;
       }
     }
-    return out;
   }
 
-  private lookup(key: string): Buffer | undefined {
-    const page = this.cache.get(key);
-    if (page) this.counters.cache_hits++;
-    else this.counters.cache_misses++;
-    return page;
-  }
-
-  private async page(file: FileRef, m: Mapping, p: bigint): Promise<Buffer> {
-    const inodeKey = inodePageKey(file.subvol, file.ino, p);
+  private async page(file: FileRef, m: ReadMapping, p: bigint): Promise<Buffer | undefined> {
+    const user = inodeId(file.subvol, file.ino);
+    const name = this.nameOf(file, m, p);
+    const hit = this.cache.lookup(name.key, user);
+    if (hit) {
+      this.counters.cache_hits++;
+      return hit.data;
+    }
+    if (m.kind === 'dirty') throw new Error(`internal: dirty page ${p} of ${file.path} is not resident`);
+    this.counters.cache_misses++;
+    const perInode = { inode: user, index: Number(p) };
     if (m.kind === 'hole' || m.kind === 'prealloc') {
-      // Holes and prealloc read as zeros with no I/O; they have no logical data to share.
-      const hit = this.lookup(inodeKey);
-      if (hit) return hit;
-      const zero = Buffer.alloc(this.S);
-      this.cache.set(inodeKey, zero);
+      // Zeros with no I/O: nothing to share, so always per-inode.
+      const zero = this.keepData ? Buffer.alloc(this.S) : undefined;
+      this.cache.insert(name.key, zero, { owner: user, accessed: true, ...perInode });
       return zero;
     }
     if (m.kind === 'inline') {
-      const hit = this.lookup(inodeKey);
-      if (hit) return hit;
-      const page = Buffer.alloc(this.S);
-      this.inlineBytes(m.extent, file, m).copy(page, 0, 0, this.S);
-      this.cache.set(inodeKey, page);
+      let page: Buffer | undefined;
+      const bytes = this.inlineBytes(m.extent, file, m);
+      if (this.keepData) {
+        page = Buffer.alloc(this.S);
+        const from = Number(p) * this.S;
+        if (from < bytes.length) bytes.copy(page, 0, from, Math.min(bytes.length, from + this.S));
+      }
+      this.cache.insert(name.key, page, { owner: user, accessed: true, ...perInode });
       return page;
     }
-    const e = m.extent;
-    const inExtent = e.offset + p * this.SB - m.where.itemOffset; // byte offset into the (decompressed) extent
-    if (e.compression !== 0) {
-      const key = this.policy === 'logical' ? compressedPageKey(e.diskBytenr, inExtent / this.SB) : inodeKey;
-      return this.lookup(key) ?? (await this.fillCompressed(file, m.where.itemOffset, e, p));
-    }
-    const key = this.policy === 'logical' ? logicalPageKey(e.diskBytenr + inExtent) : inodeKey;
-    return this.lookup(key) ?? (await this.fillRegular(file, m.where.itemOffset, e, p));
-  }
-
-  private regularKey(file: FileRef, e: RegularExtent, itemOffset: bigint, q: bigint): string {
-    return this.policy === 'logical'
-      ? logicalPageKey(e.diskBytenr + e.offset + q * this.SB - itemOffset)
-      : inodePageKey(file.subvol, file.ino, q);
+    return m.extent.compression !== 0 ? this.fillCompressed(file, m, p, user) : this.fillRegular(file, m, p, user);
   }
 
   /** Miss on an uncompressed extent: read this page and the readahead window after it. */
-  private async fillRegular(file: FileRef, itemOffset: bigint, e: RegularExtent, p: bigint): Promise<Buffer> {
+  private async fillRegular(file: FileRef, m: Mapping & { kind: 'regular' | 'prealloc'; store?: ExtentStore }, p: bigint, user: string): Promise<Buffer | undefined> {
     const S = this.SB;
-    const itemEndPage = (itemOffset + e.numBytes) / S;
+    const e = m.extent;
+    const itemStart = m.where.itemOffset;
+    const itemEndPage = (itemStart + e.numBytes + S - 1n) / S;
     const fileEndPage = (file.size + S - 1n) / S;
+    // Logical address of file offset 0 in this file extent's frame.
+    const base = e.diskBytenr + e.offset - itemStart;
+    const logical = this.policy === 'logical';
+    const keyOf = (q: bigint) => (logical ? logicalPageKey(base + q * S) : inodeIdPageKey(user, q));
     const limit = p + BigInt(this.readaheadPages);
     let q = p + 1n;
-    while (q < limit && q < itemEndPage && q < fileEndPage && !this.cache.has(this.regularKey(file, e, itemOffset, q))) q++;
+    while (q < limit && q < itemEndPage && q < fileEndPage && !this.cache.has(keyOf(q))) q++;
     const count = Number(q - p);
-    const logical = e.diskBytenr + e.offset + p * S - itemOffset;
-    const bytes = await this.readVerified(file, logical, count * this.S, p * S);
+    const bytes = await this.readExtent(file, base + p * S, count * this.S, p * S, m.store);
+    let first: Buffer | undefined;
     for (let i = 0; i < count; i++) {
-      this.cache.set(this.regularKey(file, e, itemOffset, p + BigInt(i)), bytes.subarray(i * this.S, (i + 1) * this.S));
+      const at = p + BigInt(i);
+      const data = bytes && this.keepData ? Buffer.from(bytes.subarray(i * this.S, (i + 1) * this.S)) : undefined;
+      if (i === 0) first = data;
+      this.cache.insert(keyOf(at), data, {
+        identity: logicalPageKey(base + at * S), owner: user, accessed: i === 0,
+        ...(logical ? {} : { inode: user, index: Number(at) }),
+      });
     }
-    return bytes.subarray(0, this.S);
+    return first;
   }
 
   /** Miss on a compressed extent: read and verify the whole extent, decompress it once. */
-  private async fillCompressed(file: FileRef, itemOffset: bigint, e: RegularExtent, p: bigint): Promise<Buffer> {
+  private async fillCompressed(file: FileRef, m: Mapping & { kind: 'regular' | 'prealloc'; store?: ExtentStore }, p: bigint, user: string): Promise<Buffer | undefined> {
     const S = this.SB;
-    const diskLength = Number(e.diskNumBytes);
-    const stored = await this.readVerified(file, e.diskBytenr, diskLength, itemOffset - e.offset);
+    const e = m.extent;
+    const itemStart = m.where.itemOffset;
+    const stored = await this.readExtent(file, e.diskBytenr, Number(e.diskNumBytes), itemStart - e.offset, m.store);
     const ram = Number(e.ramBytes);
-    const data = this.decompress(e.compression, stored, ram, false, file, itemOffset, e.diskBytenr);
+    const data = stored ? this.decompress(e.compression, stored, ram, false, file, itemStart, e.diskBytenr) : undefined;
     const pages = Math.ceil(ram / this.S);
-    const pageOf = (idx: number) => {
+    const pageOf = (idx: number): Buffer | undefined => {
+      if (!data || !this.keepData) return undefined;
       const page = Buffer.alloc(this.S);
       data.copy(page, 0, idx * this.S, Math.min(ram, (idx + 1) * this.S));
       return page;
     };
-    const wanted = Number((e.offset + p * S - itemOffset) / S);
+    const idxOf = (f: bigint) => Number((e.offset + f * S - itemStart) / S);
+    const itemEndPage = (itemStart + e.numBytes + S - 1n) / S;
+    const fileEndPage = (file.size + S - 1n) / S;
+    const endPage = itemEndPage < fileEndPage ? itemEndPage : fileEndPage;
+    const wanted = idxOf(p);
+    const result = pageOf(wanted);
     if (this.policy === 'logical') {
-      for (let idx = 0; idx < pages; idx++) {
-        const key = compressedPageKey(e.diskBytenr, BigInt(idx));
-        if (idx !== wanted && this.cache.has(key)) continue;
-        this.cache.set(key, pageOf(idx));
+      this.cache.insert(compressedPageKey(e.diskBytenr, wanted), result, { identity: compressedPageKey(e.diskBytenr, wanted), owner: user, accessed: true });
+      // Only this file extent can use the extent's pages unless it has other references.
+      const whole = this.ctx.extentShared ? await this.ctx.extentShared(e.diskBytenr, e.diskNumBytes) : true;
+      const from = whole ? 0 : wanted;
+      const to = whole ? pages : Math.min(pages, idxOf(endPage - 1n) + 1);
+      for (let idx = from; idx < to; idx++) {
+        const key = compressedPageKey(e.diskBytenr, idx);
+        if (idx === wanted || this.cache.has(key)) continue;
+        this.cache.insert(key, pageOf(idx), { identity: key, owner: whole ? undefined : user, accessed: false });
       }
-    } else {
-      // The kernel fills the pages of this file that the extent covers (add_ra_bio_pages).
-      const firstFilePage = itemOffset / S;
-      const endFilePage = minBig((itemOffset + e.numBytes) / S, (file.size + S - 1n) / S);
-      for (let f = firstFilePage; f < endFilePage; f++) {
-        const key = inodePageKey(file.subvol, file.ino, f);
-        if (f !== p && this.cache.has(key)) continue;
-        this.cache.set(key, pageOf(Number((e.offset + f * S - itemOffset) / S)));
-      }
+      return result;
     }
-    return pageOf(wanted);
+    // The kernel adds the following pages of this file extent, within the file, to the read; it
+    // gives up after more than 4 sectors that are already cached (add_ra_bio_pages).
+    const ident = (f: bigint) => compressedPageKey(e.diskBytenr, idxOf(f));
+    this.cache.insert(inodeIdPageKey(user, p), result, { identity: ident(p), owner: user, accessed: true, inode: user, index: Number(p) });
+    let missed = 0;
+    for (let f = p + 1n; f < endPage; f++) {
+      const key = inodeIdPageKey(user, f);
+      if (this.cache.has(key)) {
+        if (++missed > 4) break;
+        continue;
+      }
+      this.cache.insert(key, pageOf(idxOf(f)), { identity: ident(f), owner: user, accessed: false, inode: user, index: Number(f) });
+    }
+    return result;
   }
 
   private inlineBytes(e: InlineExtent, file: FileRef, m: Mapping): Buffer {
@@ -199,6 +359,16 @@ export class ReadPath {
       }
       throw e;
     }
+  }
+
+  /** On-disk bytes of an extent range: from the image (verified) or from an emulated overlay's store. */
+  private async readExtent(file: FileRef, logical: bigint, length: number, fileOffset: bigint, store: ExtentStore | undefined): Promise<Buffer | undefined> {
+    if (!store) return this.readVerified(file, logical, length, fileOffset);
+    // Emulated extents were checksummed when written; reading them back costs what the image's do.
+    this.counters.disk_reads++;
+    this.counters.disk_bytes += length;
+    if (!file.nodatasum) this.counters.csum_sectors_verified += length / this.S;
+    return store.read(logical, length);
   }
 
   /**
@@ -267,8 +437,4 @@ export class ReadPath {
     this.counters.disk_bytes += length;
     return this.ctx.volume.read(logical, length, mirror);
   }
-}
-
-function minBig(a: bigint, b: bigint): bigint {
-  return a < b ? a : b;
 }
