@@ -1,4 +1,6 @@
 import { catCommand } from './cat.js';
+import { dumpSuperCommand } from './dump-super.js';
+import { dumpTreeCommand } from './dump-tree.js';
 import { extractCommand } from './extract.js';
 import { infoCommand } from './info.js';
 import { lsCommand } from './ls.js';
@@ -6,4 +8,4 @@ import { mapCommand } from './map.js';
 import { statCommand } from './stat.js';
 import { subvolumesCommand } from './subvolumes.js';
 
-export const commands = [infoCommand, subvolumesCommand, lsCommand, statCommand, catCommand, extractCommand, mapCommand];
+export const commands = [infoCommand, subvolumesCommand, lsCommand, statCommand, catCommand, extractCommand, mapCommand, dumpSuperCommand, dumpTreeCommand];

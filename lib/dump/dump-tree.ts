@@ -14,11 +14,9 @@ import { header as headerStruct, HEADER_SIZE, item as itemStruct, keyPtr as keyP
 import { rootItem } from '../ondisk/items/root-item.js';
 import { metadataFsid } from '../ondisk/superblock.js';
 import { formatUuid } from '../ondisk/uuid.js';
-import { buildBlock, printBlock, type BlockContext, type BlockModel } from './block.js';
+import { buildBlock, type BlockContext, type BlockModel } from './block.js';
 import { keyModel } from './common.js';
-import {
-  backupRootsText, headingText, messageText, PROGS_VERSION, summaryText, type BackupRoot, type DumpMessage, type DumpTreeDocument, type Section,
-} from './document.js';
+import type { BackupRoot, DumpMessage, Section } from './document.js';
 import { DumpBlockReader, type ReadBlock } from './reader.js';
 
 export interface DumpTreeOptions {
@@ -47,8 +45,9 @@ export interface DumpTreeOptions {
 
 export interface DumpTreeSink {
   /** A new section; tree and blocks sections arrive empty and are filled by block() and message(). */
-  section(sec: Section): void;
-  block(b: BlockModel): void;
+  section(sec: Section): void | Promise<void>;
+  /** May return a promise: the walk waits for it, so a slow reader of the output slows the walk down. */
+  block(b: BlockModel): void | Promise<void>;
   message(m: DumpMessage): void;
 }
 
@@ -99,8 +98,8 @@ class Walker {
     this.sink.message({ level: 'warning', text });
   }
 
-  private emit(blk: ReadBlock, ctx: BlockContext): void {
-    this.sink.block(buildBlock(blk.buf, ctx));
+  private async emit(blk: ReadBlock, ctx: BlockContext): Promise<void> {
+    await this.sink.block(buildBlock(blk.buf, ctx));
   }
 
   private children(blk: ReadBlock): Array<{ blockptr: bigint; generation: bigint }> {
@@ -120,7 +119,7 @@ class Walker {
 
   /** btrfs_print_tree with FOLLOW: the block, then (for a node) everything under it. */
   async printTree(root: ReadBlock, follow: boolean): Promise<void> {
-    this.emit(root, this.full);
+    await this.emit(root, this.full);
     if (root.level === 0 || !follow) return;
     if (this.opts.traverse === 'dfs') await this.dfs(root, new Set([root.bytenr]));
     else await this.bfs(root);
@@ -147,7 +146,7 @@ class Walker {
         continue;
       }
       seen.add(blockptr);
-      this.emit(next, this.full);
+      await this.emit(next, this.full);
       if (next.level > 0) await this.dfs(next, seen);
     }
   }
@@ -174,7 +173,7 @@ class Walker {
         this.error(`tree block ${blockptr} has level ${next.level}, its parent ${node.bytenr} expects ${node.level - 1}`);
         return false;
       }
-      if (next.level === level) this.emit(next, this.full);
+      if (next.level === level) await this.emit(next, this.full);
       else if (!(await this.printLevel(next, level, seen))) return false;
     }
     return true;
@@ -183,7 +182,7 @@ class Walker {
   /** print_extents: the leaves under `blk`, left to right, without the checksum options. */
   async printExtents(blk: ReadBlock, seen = new Set<bigint>()): Promise<boolean> {
     if (blk.level === 0) {
-      this.emit(blk, this.plain);
+      await this.emit(blk, this.plain);
       return true;
     }
     const kids = this.children(blk);
@@ -245,8 +244,8 @@ class Walker {
     }
   }
 
-  section(sec: Section): void {
-    this.sink.section(sec);
+  async section(sec: Section): Promise<void> {
+    await this.sink.section(sec);
   }
 }
 
@@ -275,7 +274,7 @@ export async function dumpTree(fs: Filesystem, opts: DumpTreeOptions, sink: Dump
   const treeId = opts.tree;
 
   if (opts.blocks?.length) {
-    w.section({ kind: 'blocks', blocks: [], messages: [] });
+    await w.section({ kind: 'blocks', blocks: [], messages: [] });
     const unique = [...new Set(opts.blocks)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     for (const b of new Set(opts.blocks.filter((x, i) => opts.blocks!.indexOf(x) !== i))) {
       sink.message({ level: 'warning', text: `tree block bytenr ${b} is duplicated` });
@@ -307,7 +306,7 @@ export async function dumpTree(fs: Filesystem, opts: DumpTreeOptions, sink: Dump
     const tops: Array<[string, ReadBlock | undefined]> = [['root', rootTree], ['chunk', chunkTree], ['log root', logTree]];
     for (const [label, blk] of tops) {
       if (!blk) continue;
-      w.section(treeSection(label, null, roots ? 'roots' : 'full', blk));
+      await w.section(treeSection(label, null, roots ? 'roots' : 'full', blk));
       if (!roots) await w.printTree(blk, true);
     }
   }
@@ -323,7 +322,7 @@ export async function dumpTree(fs: Filesystem, opts: DumpTreeOptions, sink: Dump
       sink.message({ level: 'error', text: `cannot print ${label} tree, invalid pointer` });
       return;
     }
-    w.section(treeSection(label, null, 'full', blk));
+    await w.section(treeSection(label, null, 'full', blk));
     await w.printTree(blk, true);
     return;
   }
@@ -343,61 +342,16 @@ export async function dumpTree(fs: Filesystem, opts: DumpTreeOptions, sink: Dump
       if (skip) continue;
       const label = TREE_LABELS.get(key.objectid) ?? 'file';
       if (extents) {
-        w.section(treeSection(label, key, 'extents', buf));
+        await w.section(treeSection(label, key, 'extents', buf));
         await w.printExtents(buf);
       } else {
-        w.section(treeSection(label, key, roots ? 'roots' : 'full', buf));
+        await w.section(treeSection(label, key, roots ? 'roots' : 'full', buf));
         if (!roots) await w.printTree(buf, true);
       }
     }
   }
 
   if (extents || device || uuid) return;
-  if (opts.backups) w.section({ kind: 'backup_roots', backups: backupRoots(fs) });
-  w.section({ kind: 'summary', total_bytes: sb.total_bytes.toString(), bytes_used: sb.bytes_used.toString(), fsid: formatUuid(sb.fsid) });
-}
-
-/** Collects the sink's output into the --json document. */
-export class DocumentSink implements DumpTreeSink {
-  readonly doc: DumpTreeDocument;
-  constructor(sectorsize: number) {
-    this.doc = { format: 'btrfs-lens dump-tree', version: 1, progs: PROGS_VERSION, sectorsize, sections: [], messages: [] };
-  }
-  section(sec: Section): void {
-    this.doc.sections.push(sec);
-  }
-  private current(): Section | undefined {
-    return this.doc.sections[this.doc.sections.length - 1];
-  }
-  block(b: BlockModel): void {
-    const cur = this.current();
-    if (cur?.kind === 'tree' || cur?.kind === 'blocks') cur.blocks.push(b);
-    else this.doc.sections.push({ kind: 'blocks', blocks: [b], messages: [] });
-  }
-  message(m: DumpMessage): void {
-    const cur = this.current();
-    if (cur?.kind === 'tree' || cur?.kind === 'blocks') cur.messages.push(m);
-    else this.doc.messages.push(m);
-  }
-}
-
-/** Writes progs' text as the parts arrive: stdout as byte strings (latin1), stderr as lines. */
-export class TextSink implements DumpTreeSink {
-  constructor(private readonly sectorsize: number, private readonly out: (text: string) => void, private readonly err: (line: string) => void) {
-    out(`${PROGS_VERSION}\n`);
-  }
-  section(sec: Section): void {
-    const head = headingText(sec);
-    if (head !== undefined) this.out(`${head}\n`);
-    if (sec.kind === 'backup_roots') this.out(backupRootsText(sec.backups).join('\n') + '\n');
-    if (sec.kind === 'summary') this.out(summaryText(sec).join('\n') + '\n');
-  }
-  block(b: BlockModel): void {
-    const t = printBlock(b, this.sectorsize);
-    this.out(t.lines.join('\n') + '\n');
-    for (const p of t.problems) this.err(p);
-  }
-  message(m: DumpMessage): void {
-    this.err(messageText(m));
-  }
+  if (opts.backups) await w.section({ kind: 'backup_roots', backups: backupRoots(fs) });
+  await w.section({ kind: 'summary', total_bytes: sb.total_bytes.toString(), bytes_used: sb.bytes_used.toString(), fsid: formatUuid(sb.fsid) });
 }
