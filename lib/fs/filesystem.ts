@@ -39,6 +39,8 @@ export class Filesystem {
     chunkTree: Tree,
     rootTree: Tree,
     devItems: Map<bigint, DevItem>,
+    /** DEV_ITEMs of members that were not found: the filesystem is open degraded. */
+    readonly missingDevices: DevItem[] = [],
   ) {
     this.superblock = devices.superblock;
     this.checksummer = devices.checksummer;
@@ -69,13 +71,14 @@ export class Filesystem {
           devItems.set(it.key.offset, wrapItem(() => devItem.decode(it.data, 0), ObjectId.CHUNK_TREE, it));
         }
       }
-      for (const [devid, d] of devItems) {
-        if (!devices.devices.has(devid)) {
-          throw new MissingDeviceError(`device devid ${devid} uuid ${formatUuid(d.uuid)} is missing (give it with --device, or put it beside the first image)`);
-        }
+      // Degraded: open anyway. Mirrors and parity may cover the missing members; a read they cannot
+      // cover fails there with a MissingDeviceError naming the device.
+      const missing = [...devItems.values()].filter((d) => !devices.devices.has(d.devid));
+      if (missing.length > 0 && missing.length >= devItems.size) {
+        throw new MissingDeviceError(`every device is missing: ${missing.map(describeMissing).join(', ')}`);
       }
       const rootTree = new Tree(blocks, { id: ObjectId.ROOT_TREE, bytenr: sb.root, level: sb.root_level, generation: sb.generation });
-      return new Filesystem(devices, volume, blocks, chunkTree, rootTree, devItems);
+      return new Filesystem(devices, volume, blocks, chunkTree, rootTree, devItems, missing);
     } catch (e) {
       await devices.close();
       throw e;
@@ -107,6 +110,11 @@ export class Filesystem {
   async close(): Promise<void> {
     await this.devices.close();
   }
+}
+
+/** "devid 3 uuid ...", the way a missing member is named in every message. */
+export function describeMissing(d: DevItem): string {
+  return `devid ${d.devid} uuid ${formatUuid(d.uuid)}`;
 }
 
 interface LocatedItem { key: { objectid: bigint; type: number; offset: bigint }; block: bigint; slot: number }
