@@ -1,6 +1,7 @@
 import { catCommand } from './cat.js';
 import { dumpSuperCommand } from './dump-super.js';
 import { dumpTreeCommand } from './dump-tree.js';
+import { emulateCommand } from './emulate.js';
 import { extractCommand } from './extract.js';
 import { infoCommand } from './info.js';
 import { lsCommand } from './ls.js';
@@ -8,4 +9,4 @@ import { mapCommand } from './map.js';
 import { statCommand } from './stat.js';
 import { subvolumesCommand } from './subvolumes.js';
 
-export const commands = [infoCommand, subvolumesCommand, lsCommand, statCommand, catCommand, extractCommand, mapCommand, dumpSuperCommand, dumpTreeCommand];
+export const commands = [infoCommand, subvolumesCommand, lsCommand, statCommand, catCommand, extractCommand, mapCommand, dumpSuperCommand, dumpTreeCommand, emulateCommand];

@@ -106,7 +106,7 @@ export class ReadPath {
   private readonly SB: bigint;
   private readonly readaheadPages: number;
 
-  constructor(private readonly ctx: DataContext, options: ReadPathOptions = {}) {
+  constructor(readonly ctx: DataContext, options: ReadPathOptions = {}) {
     this.policy = options.policy ?? 'logical';
     this.cache = options.cache ?? new LruPageCache(Infinity, options.counters);
     this.counters = options.counters ?? this.cache.counters;

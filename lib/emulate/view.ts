@@ -1,0 +1,260 @@
+// The emulated filesystem view: the image's namespace plus what the workload changed (names unlinked,
+// files created by reflink, snapshots taken), and the emulated inodes with their sizes and, once
+// changed, their own extent maps. Paths resolve the way lib/fs/path.ts resolves them on the image
+// (symlinks followed, subvolumes crossed, the kernel's placeholder for a nested subvolume inside a
+// snapshot); a snapshot made here is a new subvolume whose inodes start as copies of the source's.
+
+import type { Btrfs } from '../fs/btrfs.js';
+import { PathError, UsageError } from '../errors.js';
+import type { FileRef } from '../fs/read-path.js';
+import { resolve, type FsNode, type PathContext } from '../fs/path.js';
+import { kindOfMode, type FileKind } from '../fs/stats.js';
+import { inodeId } from '../cache/page-key.js';
+import { InodeFlag, KeyType, ObjectId } from '../ondisk/constants.js';
+import type { DirEntry } from '../ondisk/items/dir-item.js';
+import { key, U64_MAX } from '../ondisk/key.js';
+import { RootFlag } from '../ondisk/constants.js';
+import type { Tree } from '../tree/tree.js';
+import { FileMap } from './file-map.js';
+
+export interface EmuInode {
+  /** inodeId(subvol, ino): the per-inode cache's owner. */
+  id: string;
+  subvol: bigint;
+  ino: bigint;
+  /** The tree holding its unchanged EXTENT_DATA items. */
+  tree: Tree;
+  kind: FileKind;
+  size: bigint;
+  nlink: number;
+  nodatasum: boolean;
+  /** Own extent map once the workload changed the file (until then the image's items are read). */
+  map: FileMap | undefined;
+  /** The last path it was reached by (for messages). */
+  path: string;
+  /** Last name unlinked. */
+  dead: boolean;
+  file: FileRef;
+}
+
+type Entry = { ino: bigint; kind: FileKind } | { subvol: bigint } | { placeholder: true };
+
+class ViewSubvol {
+  readonly inodes = new Map<bigint, EmuInode>();
+  /** Directory changes: dir ino -> name (latin1 of its bytes) -> new entry, or null when unlinked. */
+  readonly edits = new Map<bigint, Map<string, Entry | null>>();
+
+  constructor(
+    readonly id: bigint,
+    /** Image subvolume whose tree holds everything not changed here. */
+    readonly image: bigint,
+    readonly tree: Tree,
+    readonly rootIno: bigint,
+    readonly readonly: boolean,
+    /** A snapshot made by the workload (its nested subvolumes are placeholders). */
+    readonly emulated: boolean,
+    public nextIno: bigint,
+  ) {}
+}
+
+const PATH_CACHE_MAX = 100_000;
+
+export class View {
+  readonly partialRefs = new Set<bigint>();
+  private readonly subvols = new Map<bigint, ViewSubvol>();
+  private readonly pathCache = new Map<string, FsNode>();
+  private readonly entryNodes = new WeakMap<DirEntry, FsNode>();
+  private readonly ctx: PathContext;
+
+  private constructor(private readonly btrfs: Btrfs, private nextSubvol: bigint) {
+    this.ctx = {
+      root: btrfs.root,
+      isDirectory: async (n) => (await this.kindOf(n)) === 'dir',
+      isSymlink: async (n) => (await this.kindOf(n)) === 'symlink',
+      lookup: (dir, name) => this.lookup(dir, name),
+      enter: async (_dir, entry) => this.entryNodes.get(entry)!,
+      readlink: async (n) => this.btrfs.readlinkNode({ subvol: (await this.sub(n.subvol)).image, ino: n.ino }),
+    };
+  }
+
+  static async create(btrfs: Btrfs): Promise<View> {
+    let max = ObjectId.FIRST_FREE - 1n;
+    for (const s of await btrfs.subvolumes()) if (s.id > max) max = s.id;
+    return new View(btrfs, max + 1n);
+  }
+
+  get sectorsize(): number {
+    return this.btrfs.filesystem.sectorsize;
+  }
+
+  async resolve(path: string, syscall: string, follow = true): Promise<FsNode> {
+    const cacheKey = `${follow ? 'f' : 'n'}${path}`;
+    const hit = this.pathCache.get(cacheKey);
+    if (hit) return hit;
+    const node = await resolve(this.ctx, path, follow, syscall);
+    if (this.pathCache.size >= PATH_CACHE_MAX) this.pathCache.clear();
+    this.pathCache.set(cacheKey, node);
+    return node;
+  }
+
+  /** The regular file at `path`. */
+  async file(path: string, syscall: string): Promise<EmuInode> {
+    const node = await this.resolve(path, syscall);
+    const kind = await this.kindOf(node);
+    if (kind === 'dir') throw new PathError('EISDIR', syscall, path);
+    if (kind !== 'file') throw new PathError('EINVAL', syscall, path);
+    const inode = await this.inode(node);
+    inode.path = path;
+    return inode;
+  }
+
+  async isReadonly(subvol: bigint): Promise<boolean> {
+    return (await this.sub(subvol)).readonly;
+  }
+
+  async inode(node: FsNode): Promise<EmuInode> {
+    const sub = await this.sub(node.subvol);
+    const known = sub.inodes.get(node.ino);
+    if (known) return known;
+    const f = await this.btrfs.facts({ subvol: sub.image, ino: node.ino });
+    const inode = this.newInode(sub, node.ino, kindOfMode(f.mode), f.size, f.nlink, (f.flags & InodeFlag.NODATASUM) !== 0n, undefined);
+    sub.inodes.set(node.ino, inode);
+    return inode;
+  }
+
+  /** Give the inode its own extent map (a copy of the image's items) before changing it. */
+  async materialize(inode: EmuInode): Promise<FileMap> {
+    inode.map ??= await FileMap.fromImage(inode.tree, inode.ino, this.sectorsize, this.partialRefs);
+    return inode.map;
+  }
+
+  /** A new empty regular file at `path` (whose directory must exist), taking `like`'s checksum flag. */
+  async create(path: string, like: EmuInode): Promise<EmuInode> {
+    const { dir, name } = await this.parent(path, 'open');
+    const sub = await this.sub(dir.subvol);
+    const ino = sub.nextIno++;
+    const inode = this.newInode(sub, ino, 'file', 0n, 1, like.nodatasum, new FileMap(this.partialRefs));
+    inode.path = path;
+    sub.inodes.set(ino, inode);
+    this.edit(sub, dir.ino, name, { ino, kind: 'file' });
+    return inode;
+  }
+
+  /** Remove a name; returns the inode when that was its last name. */
+  async unlink(path: string): Promise<EmuInode | undefined> {
+    const { dir, name } = await this.parent(path, 'unlink');
+    const entry = await this.lookup(dir, name);
+    if (!entry) throw new PathError('ENOENT', 'unlink', path);
+    const node = this.entryNodes.get(entry)!;
+    if ((await this.kindOf(node)) === 'dir') throw new PathError('EISDIR', 'unlink', path);
+    const inode = await this.inode(node);
+    const sub = await this.sub(dir.subvol);
+    this.edit(sub, dir.ino, name, null);
+    inode.nlink--;
+    if (inode.nlink > 0) return undefined;
+    inode.dead = true;
+    return inode;
+  }
+
+  /** Snapshot the subvolume whose root is at `src` to the new path `dst`; returns the new id. */
+  async snapshot(src: string, dst: string, readonly: boolean): Promise<bigint> {
+    const node = await this.resolve(src, 'snapshot');
+    const from = await this.sub(node.subvol);
+    if (node.placeholder || node.ino !== from.rootIno) throw new UsageError(`snapshot: ${src} is not a subvolume`);
+    const { dir, name } = await this.parent(dst, 'snapshot');
+    const id = this.nextSubvol++;
+    const to = new ViewSubvol(id, from.image, from.tree, from.rootIno, readonly, true, from.nextIno);
+    for (const [ino, inode] of from.inodes) {
+      if (inode.dead) continue;
+      to.inodes.set(ino, this.newInode(to, ino, inode.kind, inode.size, inode.nlink, inode.nodatasum, inode.map?.clone()));
+    }
+    for (const [dirIno, names] of from.edits) {
+      // Subvolumes inside the source show as the kernel's empty placeholder directory in the snapshot.
+      const copy = new Map<string, Entry | null>();
+      for (const [n, e] of names) copy.set(n, e && 'subvol' in e ? { placeholder: true } : e);
+      to.edits.set(dirIno, copy);
+    }
+    this.subvols.set(id, to);
+    this.edit(await this.sub(dir.subvol), dir.ino, name, { subvol: id });
+    return id;
+  }
+
+  /** Every inode of a subvolume the workload touched (for flushing before a snapshot). */
+  async inodesOf(subvol: bigint): Promise<Iterable<EmuInode>> {
+    return (await this.sub(subvol)).inodes.values();
+  }
+
+  // --- internals --------------------------------------------------------------------------------
+
+  private newInode(sub: ViewSubvol, ino: bigint, kind: FileKind, size: bigint, nlink: number, nodatasum: boolean, map: FileMap | undefined): EmuInode {
+    const inode = {
+      id: inodeId(sub.id, ino), subvol: sub.id, ino, tree: sub.tree, kind, size, nlink, nodatasum, map, path: '', dead: false,
+    } as EmuInode;
+    inode.file = {
+      subvol: sub.id, ino, tree: sub.tree, nodatasum,
+      get size() { return inode.size; },
+      get path() { return inode.path; },
+      get mappings() { return inode.map ? (from: bigint, to: bigint) => inode.map!.mappings(from, to) : undefined; },
+    } as FileRef;
+    return inode;
+  }
+
+  private async parent(path: string, syscall: string): Promise<{ dir: FsNode; name: Buffer }> {
+    const parts = path.split('/').filter((c) => c !== '' && c !== '.');
+    const last = parts.pop();
+    if (last === undefined || last === '..') throw new PathError('EINVAL', syscall, path);
+    const dir = await this.resolve('/' + parts.join('/'), syscall);
+    if ((await this.kindOf(dir)) !== 'dir') throw new PathError('ENOTDIR', syscall, path);
+    return { dir, name: Buffer.from(last, 'utf8') };
+  }
+
+  private edit(sub: ViewSubvol, dirIno: bigint, name: Buffer, entry: Entry | null): void {
+    let names = sub.edits.get(dirIno);
+    if (!names) sub.edits.set(dirIno, (names = new Map()));
+    names.set(name.toString('latin1'), entry);
+    this.pathCache.clear();
+  }
+
+  private async kindOf(node: FsNode): Promise<FileKind> {
+    if (node.placeholder) return 'dir';
+    const sub = await this.sub(node.subvol);
+    const inode = sub.inodes.get(node.ino);
+    if (inode) return inode.kind;
+    return kindOfMode((await this.btrfs.facts({ subvol: sub.image, ino: node.ino })).mode);
+  }
+
+  private async lookup(dir: FsNode, name: Buffer): Promise<DirEntry | undefined> {
+    if (dir.placeholder) return undefined;
+    const sub = await this.sub(dir.subvol);
+    const edit = sub.edits.get(dir.ino)?.get(name.toString('latin1'));
+    if (edit === null) return undefined;
+    const placeholder = (): FsNode => ({ subvol: sub.id, ino: ObjectId.EMPTY_SUBVOL_DIR, placeholder: true, parent: dir });
+    let node: FsNode;
+    if (edit) {
+      if ('subvol' in edit) node = { subvol: edit.subvol, ino: (await this.sub(edit.subvol)).rootIno };
+      else if ('placeholder' in edit) node = placeholder();
+      else node = { subvol: sub.id, ino: edit.ino };
+    } else {
+      const found = await this.btrfs.child({ subvol: sub.image, ino: dir.ino }, name);
+      if (!found) return undefined;
+      if (!sub.emulated) node = found;
+      else node = found.placeholder || found.subvol !== sub.image ? placeholder() : { subvol: sub.id, ino: found.ino };
+    }
+    const entry: DirEntry = { location: { objectid: node.ino, type: KeyType.INODE_ITEM, offset: 0n }, transid: 0n, type: 0, name, data: Buffer.alloc(0) };
+    this.entryNodes.set(entry, node);
+    return entry;
+  }
+
+  private async sub(id: bigint): Promise<ViewSubvol> {
+    const known = this.subvols.get(id);
+    if (known) return known;
+    const found = await this.btrfs.filesystem.rootItem(id);
+    if (!found) throw new UsageError(`subvolume ${id} does not exist`);
+    const tree = await this.btrfs.tree(id);
+    const last = await tree.floor(key(ObjectId.LAST_FREE, 255, U64_MAX));
+    const nextIno = last && last.key.objectid >= ObjectId.FIRST_FREE ? last.key.objectid + 1n : ObjectId.FIRST_FREE;
+    const sub = new ViewSubvol(id, id, tree, found.item.root_dirid, (found.item.flags & RootFlag.SUBVOL_RDONLY) !== 0n, false, nextIno);
+    this.subvols.set(id, sub);
+    return sub;
+  }
+}
