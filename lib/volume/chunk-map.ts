@@ -21,7 +21,7 @@ export class ChunkMap {
 
   /** Add a chunk; a re-add of the same range is ignored, an overlap with a different one is corrupt. */
   add(logical: bigint, chunk: ChunkItem): void {
-    const profile = validateChunk(chunk, this.sectorsize);
+    const profile = validateChunk(chunk, this.sectorsize, logical);
     const mapped: MappedChunk = { ...chunk, logical, profile };
     const end = logical + chunk.length;
     let lo = 0;

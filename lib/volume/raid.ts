@@ -2,7 +2,8 @@
 // following the kernel's btrfs_map_block for reads (data stripes only; parity is for rebuild).
 
 import { CorruptError } from '../errors.js';
-import { BLOCK_GROUP_PROFILE_MASK, BlockGroupFlag } from '../ondisk/constants.js';
+import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, BlockGroupFlag, STRIPE_LEN } from '../ondisk/constants.js';
+import { U64_MAX } from '../ondisk/key.js';
 import type { ChunkItem } from '../ondisk/items/chunk.js';
 
 export type Profile = 'single' | 'dup' | 'raid0' | 'raid1' | 'raid1c3' | 'raid1c4' | 'raid10' | 'raid5' | 'raid6';
@@ -26,14 +27,34 @@ export function profileOf(type: bigint): Profile {
   return found[0]![1];
 }
 
-/** Checks in the spirit of the kernel's btrfs_check_chunk_valid: stripe counts fit the profile. */
-export function validateChunk(chunk: ChunkItem, sectorsize: number): Profile {
-  const profile = profileOf(chunk.type);
+/** Every chunk type bit the format defines: the three types and the eight profiles. */
+const VALID_CHUNK_TYPE = BLOCK_GROUP_TYPE_MASK | BLOCK_GROUP_PROFILE_MASK;
+/** The kernel caps a chunk so that its stripe numbers fit in a u32 (256 GiB of 64 KiB stripes). */
+const MAX_CHUNK_LENGTH = STRIPE_LEN * 0xffffffffn;
+
+/**
+ * The rules of the kernel's btrfs_check_chunk_valid: a chunk's type, length, stripe length and
+ * stripe count must fit its profile before any address arithmetic trusts it. `logical` is the key
+ * offset; `mixed` says whether the MIXED_GROUPS feature allows data and metadata in one chunk.
+ */
+export function validateChunk(chunk: ChunkItem, sectorsize: number, logical?: bigint, mixed = true): Profile {
   const n = chunk.numStripes;
-  const fail = (what: string) => new CorruptError(`invalid chunk: ${what} (${profile}, num_stripes ${n}, sub_stripes ${chunk.subStripes})`);
+  const fail = (what: string) => new CorruptError(`invalid chunk: ${what}`, logical !== undefined ? { logical } : {});
+  const type = chunk.type;
+  if (type & ~VALID_CHUNK_TYPE) throw fail(`unrecognized chunk type 0x${(type & ~VALID_CHUNK_TYPE).toString(16)}`);
+  const profile = profileOf(type);
+  if ((type & BLOCK_GROUP_TYPE_MASK) === 0n) throw fail(`missing chunk type flag, have 0x${type.toString(16)}`);
+  if (type & BlockGroupFlag.SYSTEM && type & (BlockGroupFlag.METADATA | BlockGroupFlag.DATA)) {
+    throw fail(`system chunk with data or metadata type 0x${type.toString(16)}`);
+  }
+  if (!mixed && type & BlockGroupFlag.METADATA && type & BlockGroupFlag.DATA) throw fail(`mixed chunk type 0x${type.toString(16)} without mixed_groups`);
+  if (n === 0) throw fail('num_stripes is 0');
+  if (logical !== undefined && logical % BigInt(sectorsize) !== 0n) throw fail(`logical ${logical} not aligned to sectorsize ${sectorsize}`);
+  if (chunk.sectorSize !== sectorsize) throw fail(`sector_size ${chunk.sectorSize}, expect ${sectorsize}`);
   if (chunk.length === 0n || chunk.length % BigInt(sectorsize) !== 0n) throw fail(`length ${chunk.length} not a positive multiple of sectorsize`);
-  const sl = chunk.stripeLen;
-  if (sl === 0n || (sl & (sl - 1n)) !== 0n || sl > 1n << 32n) throw fail(`stripe_len ${sl} is not a power of two`);
+  if (chunk.length >= MAX_CHUNK_LENGTH) throw fail(`length ${chunk.length} too large, limit ${MAX_CHUNK_LENGTH}`);
+  if (logical !== undefined && logical + chunk.length > U64_MAX) throw fail(`logical ${logical} + length ${chunk.length} overflows`);
+  if (chunk.stripeLen !== STRIPE_LEN) throw fail(`stripe_len ${chunk.stripeLen}, expect ${STRIPE_LEN}`);
   const ok: Record<Profile, boolean> = {
     single: n === 1,
     dup: n === 2,
@@ -43,9 +64,10 @@ export function validateChunk(chunk: ChunkItem, sectorsize: number): Profile {
     raid1c4: n === 4,
     raid10: chunk.subStripes === 2 && n >= 2 && n % 2 === 0,
     raid5: n >= 2,
-    raid6: n >= 3,
+    // GF(2^8) tells at most 255 data stripes apart.
+    raid6: n >= 3 && n <= 257,
   };
-  if (!ok[profile]) throw fail('stripe count does not fit the profile');
+  if (!ok[profile]) throw fail(`num_stripes:sub_stripes ${n}:${chunk.subStripes} does not fit ${profile}`);
   return profile;
 }
 
