@@ -34,54 +34,27 @@ export function lzo1xWorstCompress(n: number): number {
   return n + Math.floor(n / 16) + 64 + 3;
 }
 
+function lzoError(what: string, ip: number, start: number, end: number, op: number, outStart: number): CorruptError {
+  return new CorruptError(`lzo1x: ${what} at stream byte ${ip - start} of ${end - start} (output ${op - outStart})`);
+}
+
 /**
  * Decompress the LZO1X stream src[start..end) into dst[outStart..outEnd). Back-references may not
  * reach before outStart. Returns the number of bytes written.
  */
 export function lzo1xDecompress(src: Uint8Array, start: number, end: number, dst: Uint8Array, outStart: number, outEnd: number): number {
+  // One flat loop with no helper closures: this runs once per sector of every compressed extent,
+  // and V8 keeps it fast only while everything stays in locals.
   let ip = start;
   let op = outStart;
+  let state = 0;
+  let t = 0;
+  let next = 0;
+  let len = 0;
+  let dist = 0;
+  let b = 0;
 
-  const fail = (what: string): never => {
-    throw new CorruptError(`lzo1x: ${what} at stream byte ${ip - start} of ${end - start} (output ${op - outStart})`);
-  };
-  /** A run length continued by 0x00 bytes (255 each) and one final byte. */
-  const extended = (base: number): number => {
-    let zeros = 0;
-    for (;;) {
-      if (ip >= end) fail('input overrun in a run length');
-      const b = src[ip++]!;
-      if (b !== 0) return base + zeros * 255 + b;
-      zeros++;
-    }
-  };
-  const copyLiterals = (n: number): void => {
-    if (end - ip < n) fail(`input overrun: ${n} literals, ${end - ip} bytes left`);
-    if (outEnd - op < n) fail(`output overrun: ${n} literals, room for ${outEnd - op}`);
-    if (n < 32) {
-      for (let i = 0; i < n; i++) dst[op + i] = src[ip + i]!;
-    } else {
-      dst.set(src.subarray(ip, ip + n), op);
-    }
-    ip += n;
-    op += n;
-  };
-  const copyMatch = (dist: number, len: number): void => {
-    if (dist > op - outStart) fail(`lookbehind overrun: distance ${dist}, only ${op - outStart} bytes decoded`);
-    if (outEnd - op < len) fail(`output overrun: match of ${len}, room for ${outEnd - op}`);
-    let from = op - dist;
-    if (dist >= len && len >= 32) {
-      dst.copyWithin(op, from, from + len);
-      op += len;
-      return;
-    }
-    // Overlapping copies (dist < len) are how LZ77 repeats short patterns: they must go byte by
-    // byte, each byte possibly one this copy just wrote.
-    const stop = op + len;
-    while (op < stop) dst[op++] = dst[from++]!;
-  };
-
-  if (end - ip < 3) fail('input overrun: stream shorter than the end marker');
+  if (end - ip < 3) throw lzoError('input overrun: stream shorter than the end marker', ip, start, end, op, outStart);
 
   let version = 0;
   if (end - ip >= 5 && src[ip] === 17) {
@@ -89,74 +62,146 @@ export function lzo1xDecompress(src: Uint8Array, start: number, end: number, dst
     ip += 2;
   }
 
-  let state = 0;
-  let t: number;
-  let next: number;
-
   if (src[ip]! > 17) {
-    t = src[ip++]! - 17;
-    copyLiterals(t);
-    state = t < 4 ? t : 4;
+    len = src[ip++]! - 17;
+    if (end - ip < len) throw lzoError(`input overrun: ${len} literals, ${end - ip} bytes left`, ip, start, end, op, outStart);
+    if (outEnd - op < len) throw lzoError(`output overrun: ${len} literals, room for ${outEnd - op}`, ip, start, end, op, outStart);
+    for (let i = 0; i < len; i++) dst[op++] = src[ip++]!;
+    state = len < 4 ? len : 4;
   }
 
   for (;;) {
-    if (ip >= end) fail('input overrun: no end-of-stream marker');
+    if (ip >= end) throw lzoError('input overrun: no end-of-stream marker', ip, start, end, op, outStart);
     t = src[ip++]!;
 
     if (t < 16) {
       if (state === 0) {
-        copyLiterals(t === 0 ? extended(15) + 3 : t + 3);
+        // Literal run.
+        if (t === 0) {
+          let zeros = 0;
+          for (;;) {
+            if (ip >= end) throw lzoError('input overrun in a run length', ip, start, end, op, outStart);
+            b = src[ip++]!;
+            if (b !== 0) break;
+            zeros++;
+          }
+          len = 18 + zeros * 255 + b;
+        } else {
+          len = t + 3;
+        }
+        if (end - ip < len) throw lzoError(`input overrun: ${len} literals, ${end - ip} bytes left`, ip, start, end, op, outStart);
+        if (outEnd - op < len) throw lzoError(`output overrun: ${len} literals, room for ${outEnd - op}`, ip, start, end, op, outStart);
+        if (len < 32) {
+          for (let i = 0; i < len; i++) dst[op++] = src[ip++]!;
+        } else {
+          dst.set(src.subarray(ip, ip + len), op);
+          ip += len;
+          op += len;
+        }
         state = 4;
         continue;
       }
-      if (ip >= end) fail('input overrun in an M1 match');
-      const b = src[ip++]!;
+      if (ip >= end) throw lzoError('input overrun in an M1 match', ip, start, end, op, outStart);
+      b = src[ip++]!;
       next = t & 3;
-      if (state !== 4) copyMatch(1 + (t >> 2) + (b << 2), 2);
-      else copyMatch(1 + M2_MAX_OFFSET + (t >> 2) + (b << 2), 3);
+      if (state !== 4) {
+        dist = 1 + (t >> 2) + (b << 2);
+        len = 2;
+      } else {
+        dist = 1 + M2_MAX_OFFSET + (t >> 2) + (b << 2);
+        len = 3;
+      }
     } else if (t >= 64) {
-      if (ip >= end) fail('input overrun in an M2 match');
-      const b = src[ip++]!;
+      if (ip >= end) throw lzoError('input overrun in an M2 match', ip, start, end, op, outStart);
+      b = src[ip++]!;
       next = t & 3;
-      copyMatch(1 + ((t >> 2) & 7) + (b << 3), (t >> 5) + 1);
+      dist = 1 + ((t >> 2) & 7) + (b << 3);
+      len = (t >> 5) + 1;
     } else if (t >= 32) {
-      const len = (t & 31) === 0 ? extended(31) + 2 : (t & 31) + 2;
-      if (end - ip < 2) fail('input overrun in an M3 match');
-      const d = src[ip]! | (src[ip + 1]! << 8);
+      len = t & 31;
+      if (len === 0) {
+        let zeros = 0;
+        for (;;) {
+          if (ip >= end) throw lzoError('input overrun in a run length', ip, start, end, op, outStart);
+          b = src[ip++]!;
+          if (b !== 0) break;
+          zeros++;
+        }
+        len = 31 + zeros * 255 + b;
+      }
+      len += 2;
+      if (end - ip < 2) throw lzoError('input overrun in an M3 match', ip, start, end, op, outStart);
+      b = src[ip]! | (src[ip + 1]! << 8);
       ip += 2;
-      next = d & 3;
-      copyMatch(1 + (d >> 2), len);
+      next = b & 3;
+      dist = 1 + (b >> 2);
     } else {
-      if (end - ip < 2) fail('input overrun in an M4 match');
-      let d = src[ip]! | (src[ip + 1]! << 8);
-      if (version !== 0 && (d & 0xfffc) === 0xfffc && (t & 0xf8) === 0x18) {
+      if (end - ip < 2) throw lzoError('input overrun in an M4 match', ip, start, end, op, outStart);
+      b = src[ip]! | (src[ip + 1]! << 8);
+      if (version !== 0 && (b & 0xfffc) === 0xfffc && (t & 0xf8) === 0x18) {
         // LZO-RLE zero run: length from t's low bits and one more byte.
-        if (end - ip < 3) fail('input overrun in a zero run');
-        const len = ((t & 7) | (src[ip + 2]! << 3)) + MIN_ZERO_RUN_LENGTH;
-        if (outEnd - op < len) fail(`output overrun: zero run of ${len}, room for ${outEnd - op}`);
+        if (end - ip < 3) throw lzoError('input overrun in a zero run', ip, start, end, op, outStart);
+        len = ((t & 7) | (src[ip + 2]! << 3)) + MIN_ZERO_RUN_LENGTH;
+        if (outEnd - op < len) throw lzoError(`output overrun: zero run of ${len}, room for ${outEnd - op}`, ip, start, end, op, outStart);
         dst.fill(0, op, op + len);
         op += len;
-        next = d & 3;
+        next = b & 3;
         ip += 3;
-      } else {
-        let len = (t & 7) + 2;
-        if (len === 2) {
-          len = extended(7) + 2;
-          if (end - ip < 2) fail('input overrun in an M4 match');
-          d = src[ip]! | (src[ip + 1]! << 8);
+        state = next;
+        if (next !== 0) {
+          if (end - ip < next) throw lzoError(`input overrun: ${next} literals, ${end - ip} bytes left`, ip, start, end, op, outStart);
+          if (outEnd - op < next) throw lzoError(`output overrun: ${next} literals, room for ${outEnd - op}`, ip, start, end, op, outStart);
+          for (let i = 0; i < next; i++) dst[op++] = src[ip++]!;
         }
-        ip += 2;
-        next = d & 3;
-        const dist = ((t & 8) << 11) + (d >> 2);
-        if (dist === 0) {
-          if (len !== 3) fail(`bad end-of-stream marker (length ${len})`);
-          if (ip !== end) fail(`${end - ip} bytes after the end-of-stream marker`);
-          return op - outStart;
-        }
-        copyMatch(dist + M4_BASE, len);
+        continue;
       }
+      len = t & 7;
+      if (len === 0) {
+        let zeros = 0;
+        for (;;) {
+          if (ip >= end) throw lzoError('input overrun in a run length', ip, start, end, op, outStart);
+          b = src[ip++]!;
+          if (b !== 0) break;
+          zeros++;
+        }
+        len = 7 + zeros * 255 + b;
+        if (end - ip < 2) throw lzoError('input overrun in an M4 match', ip, start, end, op, outStart);
+        b = src[ip]! | (src[ip + 1]! << 8);
+      }
+      len += 2;
+      ip += 2;
+      next = b & 3;
+      dist = ((t & 8) << 11) + (b >> 2);
+      if (dist === 0) {
+        if (len !== 3) throw lzoError(`bad end-of-stream marker (length ${len})`, ip, start, end, op, outStart);
+        if (ip !== end) throw lzoError(`${end - ip} bytes after the end-of-stream marker`, ip, start, end, op, outStart);
+        return op - outStart;
+      }
+      dist += M4_BASE;
     }
+
+    // Copy the match.
+    if (dist > op - outStart) {
+      throw lzoError(`lookbehind overrun: distance ${dist}, only ${op - outStart} bytes decoded`, ip, start, end, op, outStart);
+    }
+    if (outEnd - op < len) throw lzoError(`output overrun: match of ${len}, room for ${outEnd - op}`, ip, start, end, op, outStart);
+    let from = op - dist;
+    if (len >= 32 && dist >= len) {
+      dst.copyWithin(op, from, from + len);
+      op += len;
+    } else {
+      // Overlapping copies (dist < len) are how LZ77 repeats short patterns: they must go byte by
+      // byte, each byte possibly one this copy just wrote.
+      const stop = op + len;
+      while (op < stop) dst[op++] = dst[from++]!;
+    }
+
+    // Then 0..3 literals, whose count is the state for the next opcode.
     state = next;
-    if (next !== 0) copyLiterals(next);
+    if (next !== 0) {
+      if (end - ip < next) throw lzoError(`input overrun: ${next} literals, ${end - ip} bytes left`, ip, start, end, op, outStart);
+      if (outEnd - op < next) throw lzoError(`output overrun: ${next} literals, room for ${outEnd - op}`, ip, start, end, op, outStart);
+      for (let i = 0; i < next; i++) dst[op++] = src[ip++]!;
+    }
   }
 }

@@ -52,7 +52,7 @@ function loadBinding(): Promise<ZstdBinding> {
  * Decode the frame at the start of `input` into `out`; returns the number of bytes the frame
  * produced up to where decoding stopped (may exceed out.length by the last block's slack).
  */
-function decodeFrame(zstd: ZstdBinding, input: Uint8Array, out: Uint8Array): { decoded: number; complete: boolean } {
+function decodeFrame(zstd: ZstdBinding, input: Uint8Array, out: Uint8Array): number {
   const want = out.length;
   const header = parseZstdFrameHeader(input);
   let decoded = 0;
@@ -83,7 +83,11 @@ function decodeFrame(zstd: ZstdBinding, input: Uint8Array, out: Uint8Array): { d
       }
       fed = scan;
     }
-    return { decoded, complete: last };
+    // libzstd checks this itself in recent versions; the check is cheap enough to make here too.
+    if (last && header.contentSize !== undefined && decoded !== header.contentSize) {
+      throw new CorruptError(`zstd: frame declares ${header.contentSize} bytes of content but decodes to ${decoded}`);
+    }
+    return decoded;
   } catch (e) {
     if (e instanceof CorruptError) throw e;
     // An emscripten abort or a binding error; our checks should make this unreachable.
@@ -109,7 +113,7 @@ export async function createZstd(sectorSize: number): Promise<Decompressor> {
     decompressInline(input: Uint8Array, outputLength: number): Uint8Array {
       const out = allocOutput('zstd inline', input, outputLength, sectorSize, 'sectorsize');
       if (outputLength === 0) return out;
-      const { decoded } = decodeFrame(zstd, input, out);
+      const decoded = decodeFrame(zstd, input, out);
       if (decoded < outputLength) {
         throw new CorruptError(`zstd: inline extent decompressed to ${decoded} bytes, ram_bytes is ${outputLength}`);
       }
