@@ -147,6 +147,16 @@ describe('compression', () => {
       });
     }
 
+    it('inputs may be views into larger buffers (byteOffset != 0)', () => {
+      for (const v of manifest.vectors) {
+        const raw = vectorBytes(v);
+        const big = new Uint8Array(raw.length + 777).fill(0xee);
+        big.set(raw, 333);
+        const out = run(dec[v.compression], v, big.subarray(333, 333 + raw.length), v.ram_bytes);
+        assert.equal(sha256(out), v.sha256, v.file);
+      }
+    });
+
     it('includes LZO extents whose framing skipped sector padding, and lzoLayout finds it', () => {
       const padded = manifest.vectors.filter((v) => v.compression === 'lzo' && !v.inline && v.lzo_padding?.length);
       assert.ok(padded.length >= 1, 'no padded LZO vector');

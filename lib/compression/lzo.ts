@@ -15,8 +15,10 @@ import { COMPRESSION, MAX_COMPRESSED, MAX_UNCOMPRESSED, allocOutput, le32, type 
 // Regular extents hold any number of segments; an inline extent holds exactly one, with
 // total length == item data size and segment length == size - 8.
 //
-// Where this code and the kernel part ways, the kernel wins, with two deliberate exceptions noted
-// below (bounds the kernel leaves to its page-sized buffers, which we state as sector bounds).
+// The checks are the kernel's. Two of its bounds come from its page-sized buffers (the largest
+// segment, the largest inline item); here they are stated in sectorsize, which is what a writer can
+// produce. Headers or payloads running past the end of the extent, which the kernel would read out
+// of bounds, are CorruptErrors.
 
 const LZO_LEN = 4;
 
