@@ -19,9 +19,12 @@ export interface ExtractArgs extends ImageArgs {
 
 const CHUNK = 1024 * 1024;
 
-/** Seconds as a number for utimes: nanoseconds past what a double holds are lost (Node's limit). */
-function seconds(ns: bigint): number {
-  return Number(ns) / 1e9;
+/**
+ * A time for utimes. Node takes seconds as a double (sub-microsecond digits are lost) and replaces
+ * negative numbers with "now", so times before 1970 go in as a Date (millisecond precision).
+ */
+function utime(ns: bigint): number | Date {
+  return ns >= 0n ? Number(ns) / 1e9 : new Date(Number(ns / 1_000_000n));
 }
 
 function escapeName(path: string): string {
@@ -52,7 +55,7 @@ async function applyMeta(e: WalkEntry, dest: string, asRoot: boolean): Promise<v
   const f = e.facts;
   if (asRoot) await lchown(dest, f.uid, f.gid);
   if (e.kind !== 'symlink') await chmod(dest, f.mode & 0o7777);
-  await lutimes(dest, seconds(f.atimeNs), seconds(f.mtimeNs));
+  await lutimes(dest, utime(f.atimeNs), utime(f.mtimeNs));
 }
 
 export const extractCommand: CommandModule<object, ExtractArgs> = {
