@@ -25,14 +25,14 @@ function checkRange(source: ImageSource, position: number, length: number): void
 export class FileSource implements ImageSource {
   private constructor(readonly name: string, readonly size: number, private readonly handle: FileHandle) {}
 
-  /** Opened O_RDONLY: nothing here can write to the image. */
-  static async open(path: string): Promise<FileSource> {
+  /** Opened O_RDONLY: nothing here can write to the image. `name` is what messages call it. */
+  static async open(path: string, name = path): Promise<FileSource> {
     let handle: FileHandle;
     try {
       handle = await open(path, 'r');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-      throw new IoError(`cannot open image (${code})`, { device: path });
+      throw new IoError(`cannot open image (${code})`, { device: name });
     }
     const st = await handle.stat();
     let size = st.size;
@@ -41,9 +41,9 @@ export class FileSource implements ImageSource {
       size = await blockDeviceSize(handle);
     } else if (!st.isFile()) {
       await handle.close();
-      throw new IoError('not a regular file or block device', { device: path });
+      throw new IoError('not a regular file or block device', { device: name });
     }
-    return new FileSource(path, size, handle);
+    return new FileSource(name, size, handle);
   }
 
   async read(position: number, length: number): Promise<Buffer> {
