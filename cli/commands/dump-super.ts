@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { CorruptError } from '../../lib/errors.js';
-import { dumpSuper, renderDumpSuper, type SuperDevice } from '../../lib/dump/index.js';
+import { dumpSuper, renderDumpSuper, type DumpSuperOptions, type SuperDevice } from '../../lib/dump/index.js';
 import { openFilesystemSource, type SourceOptions } from '../../lib/io/devices.js';
 import { FileSource, type ImageSource } from '../../lib/io/source.js';
 import { EXIT, writeOut } from '../common.js';
@@ -19,7 +19,7 @@ export interface DumpSuperArgs {
   json?: boolean;
 }
 
-function builder(y: Argv) {
+export function dumpSuperBuilder(y: Argv) {
   return y
     .positional('image', { type: 'string', demandOption: true, describe: 'device image' })
     .positional('more', { type: 'string', array: true, describe: 'more device images, each dumped in turn' })
@@ -45,25 +45,31 @@ async function openDumpSource(path: string, options: SourceOptions): Promise<Ima
   }
 }
 
+/** The dump options the parsed command line asks for; `raw` is the command line, for -a/-s order. */
+export function dumpSuperOptions(argv: DumpSuperArgs, raw: string[]): DumpSuperOptions {
+  let copy = 0;
+  let bytenr = argv.bytenr !== undefined ? parseU64Arg(argv.bytenr) : undefined;
+  if (argv.super !== undefined) {
+    const n = parseU64Arg(argv.super);
+    if (n >= 3n) {
+      process.stderr.write(`WARNING: deprecated use of -s <bytenr> with ${n}, assuming --bytenr\n`);
+      bytenr = n;
+    } else {
+      copy = Number(n);
+    }
+  }
+  // As in progs, -s and --bytenr switch -a off, and -a given after them switches it back on.
+  const last = lastGiven(raw, { all: ['--all', 'a'], one: ['--super', '--bytenr', 's'] });
+  const all = !!argv.all && (last === 'all' || (argv.super === undefined && argv.bytenr === undefined));
+  return { full: argv.full, all, copy, bytenr, force: argv.force };
+}
+
 export const dumpSuperCommand: CommandModule<object, DumpSuperArgs> = {
   command: 'dump-super <image> [more..]',
   describe: "the superblock as btrfs-progs 6.2's `inspect-internal dump-super` prints it (--json: the documented document)",
-  builder: (y) => builder(y) as never,
+  builder: (y) => dumpSuperBuilder(y) as never,
   handler: async (argv) => {
-    let copy = 0;
-    let bytenr = argv.bytenr !== undefined ? parseU64Arg(argv.bytenr) : undefined;
-    if (argv.super !== undefined) {
-      const n = parseU64Arg(argv.super);
-      if (n >= 3n) {
-        process.stderr.write(`WARNING: deprecated use of -s <bytenr> with ${n}, assuming --bytenr\n`);
-        bytenr = n;
-      } else {
-        copy = Number(n);
-      }
-    }
-    // As in progs, -s and --bytenr switch -a off, and -a given after them switches it back on.
-    const last = lastGiven(process.argv.slice(2), { all: ['--all', 'a'], one: ['--super', '--bytenr', 's'] });
-    const all = !!argv.all && (last === 'all' || (argv.super === undefined && argv.bytenr === undefined));
+    const opts = dumpSuperOptions(argv, process.argv.slice(2));
     const names = [argv.image, ...(argv.more ?? [])];
     const devices: SuperDevice[] = [];
     try {
@@ -73,7 +79,7 @@ export const dumpSuperCommand: CommandModule<object, DumpSuperArgs> = {
         if (i === 0 && argv.offset !== undefined) options.offset = argv.offset;
         devices.push({ name, source: await openDumpSource(name, options) });
       }
-      const doc = await dumpSuper(devices, { full: argv.full, all, copy, bytenr, force: argv.force });
+      const doc = await dumpSuper(devices, opts);
       if (argv.json) {
         await writeOut(JSON.stringify(doc, null, 2) + '\n');
         return;

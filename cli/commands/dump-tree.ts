@@ -54,7 +54,7 @@ export function lastGiven<T extends string>(argv: string[], spellings: Record<T,
   return best;
 }
 
-function builder(y: Argv) {
+export function dumpTreeBuilder(y: Argv) {
   return y
     .positional('image', { type: 'string', demandOption: true, describe: 'Btrfs image (first device of a multi-device filesystem)' })
     .positional('more', { type: 'string', array: true, describe: 'the other member devices' })
@@ -78,26 +78,31 @@ function builder(y: Argv) {
     .option('csum-items', { type: 'boolean', describe: 'print every data checksum of checksum items' });
 }
 
+/** The walk options the parsed command line asks for; `raw` is the command line, for --bfs/--dfs order. */
+export function dumpTreeOptions(argv: DumpTreeArgs, raw: string[]): DumpTreeOptions {
+  const traverse = lastGiven(raw, { bfs: ['--bfs'], dfs: ['--dfs'] });
+  return {
+    tree: argv.tree !== undefined ? parseTreeId(argv.tree) : undefined,
+    blocks: argv.block?.map(parseU64Arg),
+    follow: argv.follow,
+    extents: argv.extents,
+    device: argv['device-only'],
+    roots: argv.roots || argv.backups,
+    backups: argv.backups,
+    uuid: argv.uuid,
+    traverse: traverse ?? 'bfs',
+    hideNames: argv['hide-names'],
+    csumHeaders: argv['csum-headers'],
+    csumItems: argv['csum-items'],
+  };
+}
+
 export const dumpTreeCommand: CommandModule<object, DumpTreeArgs> = {
   command: 'dump-tree <image> [more..]',
   describe: "the trees as btrfs-progs 6.2's `inspect-internal dump-tree` prints them (--json: the documented document)",
-  builder: (y) => builder(y) as never,
+  builder: (y) => dumpTreeBuilder(y) as never,
   handler: async (argv) => {
-    const traverse = lastGiven(process.argv.slice(2), { bfs: ['--bfs'], dfs: ['--dfs'] });
-    const opts: DumpTreeOptions = {
-      tree: argv.tree !== undefined ? parseTreeId(argv.tree) : undefined,
-      blocks: argv.block?.map(parseU64Arg),
-      follow: argv.follow,
-      extents: argv.extents,
-      device: argv['device-only'],
-      roots: argv.roots || argv.backups,
-      backups: argv.backups,
-      uuid: argv.uuid,
-      traverse: traverse ?? 'bfs',
-      hideNames: argv['hide-names'],
-      csumHeaders: argv['csum-headers'],
-      csumItems: argv['csum-items'],
-    };
+    const opts = dumpTreeOptions(argv, process.argv.slice(2));
     const paths = [argv.image, ...(argv.more ?? []), ...(argv.device ?? [])];
     const fs = await Filesystem.open(paths, {
       ...(argv.partition !== undefined ? { partition: argv.partition } : {}),
