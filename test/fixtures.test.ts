@@ -20,8 +20,11 @@ const TYPE_BITS: Record<EntryType, number> = {
 };
 /** Tool outputs every fixture folder has besides its manifest and images. */
 const TOOL_OUTPUTS = ['compsize.txt', 'du-s.txt', 'du.txt', 'dump-tree.txt.gz'];
-/** Extra outputs a fixture may have. */
-const OPTIONAL_OUTPUTS = new Set(['qgroup-show.txt']);
+/**
+ * Extra entries a fixture folder may have: quota's qgroup-show.txt, and progs/ (btrfs-progs outputs for
+ * more dump options, written by fixtures/record-progs-dumps.sh from the committed images).
+ */
+const OPTIONAL_OUTPUTS = new Set(['qgroup-show.txt', 'progs']);
 const MAX_TOTAL_BYTES = 20 * 1024 * 1024;
 
 function byteCompare(a: string, b: string): number {
