@@ -1,4 +1,5 @@
 import { catCommand } from './cat.js';
+import { checkCommand } from './check.js';
 import { dumpSuperCommand } from './dump-super.js';
 import { dumpTreeCommand } from './dump-tree.js';
 import { emulateCommand } from './emulate.js';
@@ -9,4 +10,4 @@ import { mapCommand } from './map.js';
 import { statCommand } from './stat.js';
 import { subvolumesCommand } from './subvolumes.js';
 
-export const commands = [infoCommand, subvolumesCommand, lsCommand, statCommand, catCommand, extractCommand, mapCommand, dumpSuperCommand, dumpTreeCommand, emulateCommand];
+export const commands = [infoCommand, subvolumesCommand, lsCommand, statCommand, catCommand, extractCommand, mapCommand, dumpSuperCommand, dumpTreeCommand, emulateCommand, checkCommand];
