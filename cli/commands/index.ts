@@ -1,4 +1,5 @@
 import { catCommand } from './cat.js';
+import { duCommand } from './du.js';
 import { checkCommand } from './check.js';
 import { dumpSuperCommand } from './dump-super.js';
 import { dumpTreeCommand } from './dump-tree.js';
