@@ -1,4 +1,5 @@
 import { catCommand } from './cat.js';
+import { compsizeCommand } from './compsize.js';
 import { duCommand } from './du.js';
 import { checkCommand } from './check.js';
 import { dumpSuperCommand } from './dump-super.js';
@@ -11,4 +12,4 @@ import { mapCommand } from './map.js';
 import { statCommand } from './stat.js';
 import { subvolumesCommand } from './subvolumes.js';
 
-export const commands = [infoCommand, subvolumesCommand, lsCommand, statCommand, catCommand, extractCommand, mapCommand, dumpSuperCommand, dumpTreeCommand, emulateCommand, checkCommand, duCommand];
+export const commands = [infoCommand, subvolumesCommand, lsCommand, statCommand, catCommand, extractCommand, mapCommand, dumpSuperCommand, dumpTreeCommand, emulateCommand, checkCommand, duCommand, compsizeCommand];
