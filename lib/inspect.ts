@@ -28,3 +28,4 @@ export { fsInfo, type FsInfo } from './fs/info.js';
 export { extentMap, physicalRuns, type ExtentMapEntry } from './fs/extent-map.js';
 export { walk, type WalkEntry } from './fs/walk.js';
 export { entryInfo, type EntryInfo } from './fs/entry-info.js';
+export * as dump from './dump/index.js';
