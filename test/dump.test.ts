@@ -8,6 +8,7 @@ process.env.TZ = 'UTC';
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import yargs, { type Argv } from 'yargs';
@@ -19,6 +20,7 @@ import {
 } from '../lib/dump/index.js';
 import { Filesystem } from '../lib/fs/filesystem.js';
 import { openFilesystemSource } from '../lib/io/devices.js';
+import { CRAFT_BASE_FIXTURE, craftImage } from './dump-craft.js';
 import { FIXTURES_DIR, fixtureImages, fixtureNames } from './helpers/fixtures.js';
 
 interface Recorded {
@@ -27,8 +29,8 @@ interface Recorded {
   args: string[];
 }
 
-function recorded(name: string): Recorded[] {
-  const index = path.join(FIXTURES_DIR, name, 'progs', 'index.tsv');
+function recorded(name: string, list = 'index.tsv'): Recorded[] {
+  const index = path.join(FIXTURES_DIR, name, 'progs', list);
   if (!fs.existsSync(index)) return [];
   return fs
     .readFileSync(index, 'utf8')
@@ -156,3 +158,37 @@ for (const name of fixtureNames()) {
     }
   });
 }
+
+describe('dump: crafted leaf of the item types no fixture has', function () {
+  let work: string;
+  let f: Filesystem;
+  const runs = recorded(CRAFT_BASE_FIXTURE, 'crafted.tsv');
+
+  before(async () => {
+    const [base] = await fixtureImages(CRAFT_BASE_FIXTURE);
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'btrfs-lens-craft-'));
+    const image = path.join(work, 'crafted.img');
+    await craftImage(base!, image);
+    f = await Filesystem.open([image], { scanFolder: false });
+  });
+  after(async () => {
+    await f?.close();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('has recorded progs outputs', () => {
+    assert.ok(runs.length > 0, `fixtures/${CRAFT_BASE_FIXTURE}/progs/crafted.tsv is missing: run fixtures/record-progs-dumps.sh ${CRAFT_BASE_FIXTURE}`);
+  });
+  for (const run of runs) {
+    it(`${run.tool} ${run.args.join(' ')} matches progs/${run.file}`, async () => {
+      const opts = dumpTreeOptions(parseArgs<DumpTreeArgs>('dump-tree', dumpTreeBuilder, run.args), run.args);
+      const theirs = golden(CRAFT_BASE_FIXTURE, path.join('progs', run.file));
+      assertSameText(await treeText(f, opts), theirs, `crafted dump-tree ${run.args.join(' ')}`);
+      // Every body the crafted leaf holds passes the schema and renders back to the same text.
+      const mem = new DocumentSink(f.sectorsize);
+      await dumpTree(f, opts, mem);
+      const doc = dumpTreeDocumentSchema.parse(JSON.parse(JSON.stringify(mem.doc)));
+      assertSameText(renderDumpTree(doc).stdout, theirs, `crafted dump-tree --json ${run.args.join(' ')} rendered`);
+    });
+  }
+});
