@@ -9,12 +9,10 @@ import { CSUM_SIZE, MAX_LEVEL } from '../ondisk/constants.js';
 import { header as headerStruct } from '../ondisk/node.js';
 import { formatUuid } from '../ondisk/uuid.js';
 import type { Volume } from '../volume/volume.js';
+import type { DumpMessage } from './document.js';
 
-export type MessageLevel = 'error' | 'warning' | 'note';
-export interface Message {
-  level: MessageLevel;
-  text: string;
-}
+/** What a dump reports beside its output (progs' stderr). */
+export type Message = DumpMessage;
 
 export interface ReadBlock {
   bytenr: bigint;
