@@ -40,6 +40,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   dropCaches();
   const lens = check(await timeLens(['extract', ctx.image, '/', '-o', lensOut, '--one-subvolume']), 'btrfs-lens extract');
   dropCaches();
+  ensureDir(restoreOut);
   const restore = check(await timeShell(`btrfs restore -i '${ctx.image}' '${restoreOut}' > /dev/null`), 'btrfs restore');
   dropCaches();
   const lsR = check(await timeLens(['ls', '-R', ctx.image, '/']), 'btrfs-lens ls -R');

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { entryInfo } from '../../lib/fs/entry-info.js';
 import { formatTimeNs } from '../../lib/fs/time.js';
+import { splitDev } from '../../lib/fs/stats.js';
 import { walk, type WalkEntry } from '../../lib/fs/walk.js';
 import type { Btrfs } from '../../lib/index.js';
 import { imageOptions, modeString, toJson, withImage, writeOut, type ImageArgs } from '../common.js';
@@ -11,12 +12,16 @@ export interface LsArgs extends ImageArgs {
 }
 
 async function line(fs: Btrfs, e: WalkEntry, json: boolean, name: string): Promise<string> {
-  const info = await entryInfo(fs, e);
-  if (json) return toJson(info);
+  if (json) return toJson(await entryInfo(fs, e));
   const f = e.facts;
-  const size = info.rdev ? `${info.rdev[0]}, ${info.rdev[1]}` : String(f.size);
+  let size = String(f.size);
+  if (e.kind === 'chr' || e.kind === 'blk') {
+    const { major, minor } = splitDev(f.rdev);
+    size = `${major}, ${minor}`;
+  }
+  const target = e.kind === 'symlink' ? ` -> ${(await fs.readlinkNode(e.node)).toString('utf8')}` : '';
   const when = formatTimeNs(f.mtimeNs).replace('T', ' ').replace('Z', '');
-  return `${modeString(f.mode)} ${String(f.nlink).padStart(3)} ${String(f.uid).padStart(5)} ${String(f.gid).padStart(5)} ${size.padStart(10)} ${when} ${name}${info.target !== undefined ? ` -> ${info.target}` : ''}`;
+  return `${modeString(f.mode)} ${String(f.nlink).padStart(3)} ${String(f.uid).padStart(5)} ${String(f.gid).padStart(5)} ${size.padStart(10)} ${when} ${name}${target}`;
 }
 
 export const lsCommand: CommandModule<object, LsArgs> = {

@@ -184,10 +184,20 @@ export class Btrfs {
 
   /** Entries of a directory node in readdir order (DIR_INDEX order). */
   async readdirNode(node: FsNode, pathForErrors = ''): Promise<Dirent[]> {
+    return (await this.children(node, pathForErrors)).map((c) => c.dirent);
+  }
+
+  /**
+   * Entries of a directory node with the nodes they lead to, in readdir order. Walks use this: the
+   * DIR_INDEX item already holds each entry's location, so no second lookup by name is needed.
+   */
+  async children(node: FsNode, pathForErrors = ''): Promise<Array<{ dirent: Dirent; node: FsNode }>> {
     if (node.placeholder) return [];
     if (kindOfMode((await this.inode(node)).mode) !== 'dir') throw new PathError('ENOTDIR', 'scandir', pathForErrors);
-    const out: Dirent[] = [];
-    for await (const e of dirEntries(await this.tree(node.subvol), node.ino)) out.push(makeDirent(e.name, entryKind(e)));
+    const out: Array<{ dirent: Dirent; node: FsNode }> = [];
+    for await (const e of dirEntries(await this.tree(node.subvol), node.ino)) {
+      out.push({ dirent: makeDirent(e.name, entryKind(e)), node: await this.enter(node, e) });
+    }
     return out;
   }
 

@@ -46,13 +46,9 @@ export async function* walk(fs: Btrfs, start = '/', options: WalkOptions = {}): 
       visited.add(id);
     }
     if (e.depth >= MAX_WALK_DEPTH) throw new CorruptError(`directory nesting deeper than ${MAX_WALK_DEPTH}`, { path: e.path });
-    const children = (await fs.readdirNode(e.node, e.path)).sort((a, b) => Buffer.compare(a.nameBytes, b.nameBytes));
+    const children = (await fs.children(e.node, e.path)).sort((a, b) => Buffer.compare(a.dirent.nameBytes, b.dirent.nameBytes));
     const resolved: WalkEntry[] = [];
-    for (const d of children) {
-      const node = await fs.child(e.node, d.nameBytes);
-      if (!node) throw new CorruptError('readdir entry has no matching DIR_ITEM', { path: joinPath(e.path, d.name), tree: e.node.subvol });
-      resolved.push(await entryFor(fs, joinPath(e.path, d.name), node, e.depth + 1));
-    }
+    for (const c of children) resolved.push(await entryFor(fs, joinPath(e.path, c.dirent.name), c.node, e.depth + 1));
     for (let i = resolved.length - 1; i >= 0; i--) stack.push(resolved[i]!);
   }
 }

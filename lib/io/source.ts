@@ -1,6 +1,7 @@
 // The byte source under everything: positional reads from a file, a buffer, a slice of either (a
 // partition), never the whole image in memory. Short reads are errors that name the source.
 
+import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { IoError } from '../errors.js';
 
@@ -53,7 +54,9 @@ export class FileSource implements ImageSource {
     while (done < length) {
       let n: number;
       try {
-        ({ bytesRead: n } = await this.handle.read(buf, done, length - done, position + done));
+        // A synchronous pread: image reads are local and mostly served from the page cache, where a
+        // trip through libuv's thread pool costs ten times the copy itself (measured on tree walks).
+        n = readSync(this.handle.fd, buf, done, length - done, position + done);
       } catch (e) {
         throw new IoError(`read error (${(e as NodeJS.ErrnoException).code ?? 'EIO'}) at ${position + done}`, { device: this.name });
       }
