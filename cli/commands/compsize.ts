@@ -45,7 +45,8 @@ export const compsizeCommand: CommandModule<object, CompsizeArgs> = {
       .option('one-file-system', { alias: 'x', type: 'boolean', describe: 'do not cross into other subvolumes' }) as never,
   handler: (argv) =>
     withImage(argv, async (fs) => {
-      const paths = argv.paths?.length ? argv.paths : ['/'];
+      const given = [...(argv.paths ?? []), ...argv._.slice(1).map(String)];
+      const paths = given.length ? given : ['/'];
       const r = await compsize(fs, paths, { oneFileSystem: argv['one-file-system'] ?? false });
       if (argv.json) {
         const json = {

@@ -49,7 +49,8 @@ export const duCommand: CommandModule<object, DuArgs> = {
       .option('tbytes', { type: 'boolean', describe: 'show sizes in TiB, or TB with --si' }) as never,
   handler: (argv) =>
     withImage(argv, async (fs) => {
-      const paths = argv.paths?.length ? argv.paths : ['.'];
+      const given = [...(argv.paths ?? []), ...argv._.slice(1).map(String)];
+      const paths = given.length ? given : ['.'];
       const context = await BackrefContext.create(fs.filesystem);
       const results: Array<{ path: string; rows: DuRow[] } | { path: string; error: unknown }> = [];
       const mode = unitMode(argv);
