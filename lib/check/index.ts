@@ -52,7 +52,7 @@ export async function checkImage(paths: string[], options: CheckOptions = {}): P
     }
   }
   if (!fs) {
-    log.add(problemFrom('superblock', firstError, {}));
+    log.add(problemFrom('open', firstError, {}));
     return report(undefined, log, null);
   }
   try {

@@ -4,6 +4,8 @@
 import { BtrfsError, formatLocation, type Location } from '../errors.js';
 
 export type ProblemKind =
+  /** The filesystem could not be opened at all (from any superblock copy). */
+  | 'open'
   /** A superblock copy: bad magic, checksum, bytenr, fsid, or an older generation. */
   | 'superblock'
   /** A member device that is not there. */

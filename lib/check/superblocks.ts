@@ -5,9 +5,19 @@
 import type { Checksummer } from '../checksum/index.js';
 import type { Device } from '../io/devices.js';
 import { SUPERBLOCK_OFFSETS, SUPERBLOCK_SIZE } from '../ondisk/constants.js';
-import { decodeSuperblock, hasMagic, SUPERBLOCK_CSUM_START, type SuperBlock } from '../ondisk/superblock.js';
+import { decodeSuperblock, hasMagic, SUPERBLOCK_CSUM_START, validateSuperblock, type SuperBlock } from '../ondisk/superblock.js';
 import { formatUuid } from '../ondisk/uuid.js';
-import { errorCode, problemFrom, type ProblemLog } from './problem.js';
+import { BtrfsError } from '../errors.js';
+import { bareMessage, errorCode, problemFrom, type ProblemLog } from './problem.js';
+
+const SAME_FIELDS = [
+  'root', 'chunk_root', 'log_root', 'root_level', 'chunk_root_level', 'log_root_level', 'chunk_root_generation', 'nodesize', 'sectorsize',
+  'csum_type', 'num_devices', 'incompat_flags', 'compat_ro_flags', 'sys_chunk_array_size', 'sys_chunk_array',
+] as const satisfies ReadonlyArray<keyof SuperBlock>;
+
+function same(a: unknown, b: unknown): boolean {
+  return Buffer.isBuffer(a) && Buffer.isBuffer(b) ? a.equals(b) : a === b;
+}
 
 export async function checkSuperblocks(devices: Iterable<Device>, reference: SuperBlock, checksummer: Checksummer, log: ProblemLog): Promise<void> {
   for (const dev of devices) {
@@ -40,10 +50,22 @@ export async function checkSuperblocks(devices: Iterable<Device>, reference: Sup
         log.add({ ...problemFrom('superblock', e, where), code: errorCode(e) });
         continue;
       }
-      if (sb.bytenr !== at) bad(`superblock copy ${i} bytenr is ${sb.bytenr}, expected ${at}`);
+      try {
+        validateSuperblock(sb, at, dev.source.name);
+      } catch (e) {
+        if (!(e instanceof BtrfsError)) throw e;
+        bad(`superblock copy ${i}: ${bareMessage(e).replace(/^superblock: /, '')}`, e.code);
+        continue;
+      }
       if (!sb.fsid.equals(reference.fsid)) bad(`superblock copy ${i} fsid ${formatUuid(sb.fsid)}, expected ${formatUuid(reference.fsid)}`);
       if (sb.dev_item.devid !== dev.devid) bad(`superblock copy ${i} says devid ${sb.dev_item.devid}, the primary says ${dev.devid}`);
-      if (sb.generation !== reference.generation) bad(`superblock copy ${i} generation ${sb.generation}, the filesystem is at ${reference.generation}`);
+      if (sb.generation !== reference.generation) {
+        bad(`superblock copy ${i} generation ${sb.generation}, the filesystem is at ${reference.generation}`);
+        continue;
+      }
+      // Written in the same commit, every copy must describe the same filesystem.
+      const differs = SAME_FIELDS.filter((f) => !same(sb[f], reference[f]));
+      if (differs.length) bad(`superblock copy ${i} differs from the superblock in use in ${differs.join(', ')}`);
     }
   }
 }

@@ -1,0 +1,85 @@
+// What every mutant goes through: open, a full walk (stat, readlink, xattrs of every entry), a read of
+// every file, the subvolume list, and check. Any library error is a fine outcome; anything else (a
+// RangeError, a TypeError, an assertion of ours) is a finding. Reads are bounded per file and in
+// total, so a file whose size claims exabytes costs a few reads, not the run.
+
+import { BtrfsError } from '../../lib/errors.js';
+import { checkImage } from '../../lib/check/index.js';
+import { walk } from '../../lib/fs/walk.js';
+import { open, type Btrfs } from '../../lib/index.js';
+
+export interface Finding {
+  step: string;
+  name: string;
+  message: string;
+  stack: string;
+}
+
+export interface Outcome {
+  /** Per step: 'ok' or the library error code it ended with. */
+  steps: Record<string, string>;
+  findings: Finding[];
+  entries: number;
+  bytesRead: number;
+}
+
+const MAX_ENTRIES = 20_000;
+const READ_HEAD = 2 * 1024 * 1024;
+const READ_TAIL = 256 * 1024;
+const MAX_BYTES = 64 * 1024 * 1024;
+
+function finding(step: string, e: unknown): Finding {
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { step, name: err.name, message: err.message, stack: (err.stack ?? '').split('\n').slice(0, 12).join('\n') };
+}
+
+export async function exercise(paths: string[]): Promise<Outcome> {
+  const out: Outcome = { steps: {}, findings: [], entries: 0, bytesRead: 0 };
+  /** Run a step; a library error ends it (recorded by code), anything else is a finding. */
+  const step = async (name: string, body: () => Promise<void>): Promise<boolean> => {
+    try {
+      await body();
+      out.steps[name] ??= 'ok';
+      return true;
+    } catch (e) {
+      if (e instanceof BtrfsError) out.steps[name] = e.code;
+      else out.findings.push(finding(name, e));
+      return false;
+    }
+  };
+  let fs: Btrfs | undefined;
+  await step('open', async () => {
+    fs = await open(paths[0]!);
+  });
+  if (fs) {
+    const f = fs;
+    try {
+      await step('subvolumes', async () => {
+        await f.subvolumes();
+      });
+      await step('walk', async () => {
+        for await (const e of walk(f, '/', { follow: false })) {
+          if (++out.entries > MAX_ENTRIES) break;
+          // Per-entry work may fail on its own; the walk goes on to the next entry.
+          await step('entry', async () => {
+            await f.xattrsNode(e.node);
+            if (e.kind === 'symlink') await f.readlinkNode(e.node);
+            if (e.kind !== 'file' || out.bytesRead > MAX_BYTES) return;
+            const file = await f.fileRef(e.node, e.path);
+            const head = file.size < BigInt(READ_HEAD) ? Number(file.size) : READ_HEAD;
+            out.bytesRead += (await f.readPath.read(file, 0n, head)).length;
+            if (file.size > BigInt(READ_HEAD + READ_TAIL)) out.bytesRead += (await f.readPath.read(file, file.size - BigInt(READ_TAIL), READ_TAIL)).length;
+          });
+        }
+      });
+    } finally {
+      await step('close', async () => {
+        await f.close();
+      });
+    }
+  }
+  await step('check', async () => {
+    await checkImage(paths);
+  });
+  return out;
+}

@@ -1,0 +1,52 @@
+// The fuzzing child process: applies one mutation at a time to its private copies, exercises it, and
+// reports. It runs apart from the runner so that a hang can be killed and a crash (an uncaught error,
+// running out of memory) is seen from outside, while the worker itself is reused between mutants.
+
+import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fixtureImages } from '../helpers/fixtures.js';
+import { Workspace, type Mutation } from './mutation.js';
+import { exercise, type Finding } from './target.js';
+
+export type ToWorker = { type: 'run'; id: number; mutation: Mutation };
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'result'; id: number; steps: Record<string, string>; findings: Finding[]; ms: number }
+  | { type: 'crash'; id: number | undefined; finding: Finding };
+
+const send = (m: FromWorker) => process.send!(m);
+let current: number | undefined;
+
+function crash(e: unknown): void {
+  const err = e instanceof Error ? e : new Error(String(e));
+  send({ type: 'crash', id: current, finding: { step: 'process', name: err.name, message: err.message, stack: (err.stack ?? '').split('\n').slice(0, 12).join('\n') } });
+  setTimeout(() => process.exit(70), 50);
+}
+
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
+
+const shm = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+const workspace = new Workspace(join(shm, `btrfs-lens-fuzz-${process.pid}`), fixtureImages);
+process.on('exit', () => workspace.close());
+process.on('SIGTERM', () => process.exit(0));
+process.on('disconnect', () => process.exit(0));
+
+process.on('message', (msg: ToWorker) => {
+  if (msg.type !== 'run') return;
+  void (async () => {
+    current = msg.id;
+    const start = Date.now();
+    const { paths, undo } = await workspace.apply(msg.mutation);
+    try {
+      const outcome = await exercise(paths);
+      send({ type: 'result', id: msg.id, steps: outcome.steps, findings: outcome.findings, ms: Date.now() - start });
+    } finally {
+      undo();
+      current = undefined;
+    }
+  })().catch(crash);
+});
+
+send({ type: 'ready' });
