@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { walk, type WalkEntry } from '../../lib/fs/walk.js';
-import { UsageError } from '../../lib/errors.js';
+import { BtrfsError, UsageError } from '../../lib/errors.js';
+import { DamageReport, Salvager } from '../../lib/fs/salvage.js';
+import type { FileRef } from '../../lib/fs/read-path.js';
 import type { Btrfs } from '../../lib/index.js';
 import { EXIT, imageOptions, withImage, type ImageArgs } from '../common.js';
 import { Progress } from '../progress.js';
@@ -15,7 +17,10 @@ export interface ExtractArgs extends ImageArgs {
   output: string;
   xattrs?: boolean;
   oneSubvolume?: boolean;
+  ignoreErrors?: boolean;
 }
+
+type ReadFn = (file: FileRef, position: bigint, length: number) => Promise<Buffer>;
 
 const CHUNK = 1024 * 1024;
 
@@ -32,14 +37,14 @@ function escapeName(path: string): string {
   return path.replace(/[\\\n\r=]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
 }
 
-async function writeFileData(fs: Btrfs, e: WalkEntry, dest: string, progress: { bytes: bigint }): Promise<void> {
+async function writeFileData(fs: Btrfs, e: WalkEntry, dest: string, progress: { bytes: bigint }, read: ReadFn): Promise<void> {
   const file = await fs.fileRef(e.node, e.path);
   const handle = await open(dest, 'w');
   try {
     let pos = 0n;
     while (pos < file.size) {
       const n = file.size - pos < BigInt(CHUNK) ? Number(file.size - pos) : CHUNK;
-      const buf = await fs.readPath.read(file, pos, n);
+      const buf = await read(file, pos, n);
       if (buf.length === 0) break;
       await handle.write(buf, 0, buf.length, Number(pos));
       pos += BigInt(buf.length);
@@ -66,7 +71,8 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
       .positional('path', { type: 'string', default: '/', describe: 'what to extract (a directory or a single entry)' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'destination directory' })
       .option('xattrs', { type: 'boolean', describe: 'also restore extended attributes (uses setfattr)' })
-      .option('one-subvolume', { alias: 'x', type: 'boolean', describe: 'do not descend into other subvolumes (like tar --one-file-system)' }) as never,
+      .option('one-subvolume', { alias: 'x', type: 'boolean', describe: 'do not descend into other subvolumes (like tar --one-file-system)' })
+      .option('ignore-errors', { type: 'boolean', describe: 'read through damage: extract what can be read, zero-fill unreadable file ranges, report each problem, exit 1' }) as never,
   handler: (argv) =>
     withImage(argv, async (fs) => {
       const asRoot = process.getuid?.() === 0;
@@ -76,9 +82,14 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
       const links = new Map<string, string>();
       const xattrDump: string[] = [];
       const skipped: string[] = [];
+      // --ignore-errors: problems are listed at the end with the other skipped entries.
+      const ignore = argv.ignoreErrors === true;
+      const report = new DamageReport((line) => skipped.push(line));
+      const salvager = new Salvager(fs, report.read);
+      const read: ReadFn = ignore ? (f, p, n) => salvager.read(f, p, n) : (f, p, n) => fs.readPath.read(f, p, n);
       let rootDest: string | undefined;
       await mkdir(argv.output, { recursive: true });
-      for await (const e of walk(fs, argv.path, { follow: true, oneSubvolume: argv.oneSubvolume === true })) {
+      for await (const e of walk(fs, argv.path, { follow: true, oneSubvolume: argv.oneSubvolume === true, ...(ignore ? { onError: report.entry } : {}) })) {
         if (rootDest === undefined) rootDest = e.kind === 'dir' ? argv.output : join(argv.output, basename(e.path) || 'root');
         const rel = e.depth === 0 ? '' : e.path.split('/').slice(-e.depth).join('/');
         const dest = rel ? join(rootDest, rel) : rootDest;
@@ -93,39 +104,47 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
           }
           links.set(inodeId, dest);
         }
-        switch (e.kind) {
-          case 'dir':
-            await mkdir(dest, { recursive: true });
-            dirs.push([e, dest]);
-            break;
-          case 'file':
-            await writeFileData(fs, e, dest, counts);
-            break;
-          case 'symlink':
-            await symlink(await fs.readlinkNode(e.node), dest);
-            break;
-          case 'fifo':
-          case 'chr':
-          case 'blk': {
-            const { major, minor } = splitDev(e.facts.rdev);
-            const args = e.kind === 'fifo' ? ['mkfifo', dest] : ['mknod', dest, e.kind === 'chr' ? 'c' : 'b', String(major), String(minor)];
-            const r = spawnSync(args[0]!, args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
-            if (r.status !== 0) {
-              // Device nodes need root: report and go on, so the rest of the tree is still extracted.
-              skipped.push(`${e.path}: cannot create ${e.kind}: ${r.stderr?.toString().trim() || r.error?.message}`);
-              continue;
+        try {
+          switch (e.kind) {
+            case 'dir':
+              await mkdir(dest, { recursive: true });
+              dirs.push([e, dest]);
+              break;
+            case 'file':
+              await writeFileData(fs, e, dest, counts, read);
+              break;
+            case 'symlink':
+              await symlink(await fs.readlinkNode(e.node), dest);
+              break;
+            case 'fifo':
+            case 'chr':
+            case 'blk': {
+              const { major, minor } = splitDev(e.facts.rdev);
+              const args = e.kind === 'fifo' ? ['mkfifo', dest] : ['mknod', dest, e.kind === 'chr' ? 'c' : 'b', String(major), String(minor)];
+              const r = spawnSync(args[0]!, args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+              if (r.status !== 0) {
+                // Device nodes need root: report and go on, so the rest of the tree is still extracted.
+                skipped.push(`${e.path}: cannot create ${e.kind}: ${r.stderr?.toString().trim() || r.error?.message}`);
+                continue;
+              }
+              break;
             }
-            break;
+            default:
+              // Sockets are not recreated: a socket without its server is meaningless.
+              continue;
           }
-          default:
-            // Sockets are not recreated: a socket without its server is meaningless.
-            continue;
-        }
-        if (argv.xattrs) {
-          const xattrs = await fs.xattrsNode(e.node);
-          if (xattrs.length) {
-            xattrDump.push(`# file: ${escapeName(dest)}`, ...xattrs.map(([n, v]) => `${n}=0s${v.toString('base64')}`), '');
+          if (argv.xattrs) {
+            const xattrs = await fs.xattrsNode(e.node);
+            if (xattrs.length) {
+              xattrDump.push(`# file: ${escapeName(dest)}`, ...xattrs.map(([n, v]) => `${n}=0s${v.toString('base64')}`), '');
+            }
           }
+        } catch (err) {
+          // Reading through damage: this entry is reported and the rest of the tree still comes out.
+          if (!ignore || !(err instanceof BtrfsError)) throw err;
+          report.entry(e.path, err);
+          if (links.get(inodeId) === dest) links.delete(inodeId); // its other names cannot link to it
+          continue;
         }
         if (e.kind !== 'dir') await applyMeta(e, dest, asRoot);
       }
