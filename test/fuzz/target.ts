@@ -1,10 +1,12 @@
 // What every mutant goes through: open, a full walk (stat, readlink, xattrs of every entry), a read of
-// every file, the subvolume list, and check. Any library error is a fine outcome; anything else (a
-// RangeError, a TypeError, an assertion of ours) is a finding. Reads are bounded per file and in
-// total, so a file whose size claims exabytes costs a few reads, not the run.
+// every file, the subvolume list, the same walk and reads through damage (--ignore-errors), and check.
+// Any library error is a fine outcome; anything else (a RangeError, a TypeError, an assertion of ours)
+// is a finding. Reads are bounded per file and in total, so a file whose size claims exabytes costs a
+// few reads, not the run.
 
 import { BtrfsError } from '../../lib/errors.js';
 import { checkImage } from '../../lib/check/index.js';
+import { Salvager } from '../../lib/fs/salvage.js';
 import { walk } from '../../lib/fs/walk.js';
 import { open, type Btrfs } from '../../lib/index.js';
 
@@ -70,6 +72,18 @@ export async function exercise(paths: string[]): Promise<Outcome> {
             out.bytesRead += (await f.readPath.read(file, 0n, head)).length;
             if (file.size > BigInt(READ_HEAD + READ_TAIL)) out.bytesRead += (await f.readPath.read(file, file.size - BigInt(READ_TAIL), READ_TAIL)).length;
           });
+        }
+      });
+      // Read through damage as --ignore-errors does: problems reported, never thrown.
+      let salvaged = 0;
+      await step('salvage', async () => {
+        const salvager = new Salvager(f);
+        for await (const e of walk(f, '/', { follow: false, onError: () => undefined })) {
+          if (++salvaged > MAX_ENTRIES) break;
+          if (e.kind !== 'file' || out.bytesRead > MAX_BYTES) continue;
+          const file = await f.fileRef(e.node, e.path);
+          const head = file.size < BigInt(READ_HEAD) ? Number(file.size) : READ_HEAD;
+          out.bytesRead += (await salvager.read(file, 0n, head)).length;
         }
       });
     } finally {
