@@ -3,11 +3,13 @@
 // manifest wherever the profile still holds a good copy; where it does not, the error is clear.
 
 import assert from 'node:assert/strict';
-import { ChecksumError, MissingDeviceError } from '../lib/errors.js';
+import { ChecksumError, CorruptError, MissingDeviceError } from '../lib/errors.js';
+import { CSUM_SIZE, KeyType, ObjectId } from '../lib/ondisk/constants.js';
+import { key } from '../lib/ondisk/key.js';
 import { open, type Btrfs } from '../lib/index.js';
 import { loadManifest } from './helpers/fixtures.js';
 import { runCli } from './helpers/cli.js';
-import { dataSectors, garbage, manifestDiffs, sha256, tempCopy, treeBlocks, writeAt, type Copy, type DataSector, type TempImage } from './damage-helpers.js';
+import { dataSectors, garbage, manifestDiffs, placesOf, sha256, tempCopy, treeBlocks, writeAt, type Copy, type DataSector, type TempImage } from './damage-helpers.js';
 
 function combinations(n: number, k: number): number[][] {
   if (k === 0) return [[]];
@@ -222,6 +224,53 @@ describe('damage: overwritten copies', function () {
       assert.match(extract.stderr, new RegExp(`block=${leaf.bytenr}`));
     });
   });
+});
+
+describe('damage: compressed extents that pass their checksums but not their decompressor', function () {
+  this.timeout(600_000);
+
+  for (const [name, path] of [['zlib', '/compress/text-1m'], ['lzo', '/compress/text-1m'], ['zstd', '/compress/text-1m']] as const) {
+    it(`${name}: a garbled ${name} extent with forged data checksums fails as a CorruptError naming the file and the extent`, async () => {
+      await withCopy(name, [], async (t) => {
+        const plan = await opened(t, async (fs) => {
+          const f = fs.filesystem;
+          const { extents } = await fs.fileExtents(path);
+          const x = extents.find((e) => e.extent.kind === 'regular' && e.extent.compression !== 0)!;
+          assert.ok(x, `${path} has a compressed extent`);
+          const e = x.extent as { diskBytenr: bigint; diskNumBytes: bigint };
+          // The csum item holding the extent's first sector, and where its sum sits in the leaf.
+          const csumTree = await f.tree(ObjectId.CSUM_TREE);
+          const it = (await csumTree.floor(key(ObjectId.EXTENT_CSUM, KeyType.EXTENT_CSUM, e.diskBytenr)))!;
+          const leaf = await f.blocks.read(it.block);
+          const sumAt = leaf.items[it.slot]!.dataOffset + Number((e.diskBytenr - it.key.offset) / BigInt(f.sectorsize)) * f.checksummer.size;
+          return {
+            fileOffset: x.fileOffset, logical: e.diskBytenr, sector: placesOf(f, e.diskBytenr).copies,
+            leaf: Buffer.from(leaf.buf), leafCopies: placesOf(f, it.block).copies, sumAt, checksummer: f.checksummer, S: f.sectorsize,
+          };
+        });
+        // Garbage where the compressed stream starts, with its checksum forged to match.
+        const bad = garbage(plan.S, 3);
+        for (const c of plan.sector) writeAt(c.device, c.physical, bad);
+        Buffer.from(plan.checksummer.digest(bad)).copy(plan.leaf, plan.sumAt);
+        plan.leaf.fill(0, 0, CSUM_SIZE);
+        Buffer.from(plan.checksummer.digest(plan.leaf.subarray(CSUM_SIZE))).copy(plan.leaf, 0);
+        for (const c of plan.leafCopies) writeAt(c.device, c.physical, plan.leaf);
+        await opened(t, async (fs) => {
+          await assert.rejects(fs.readFile(path), (err: unknown) => {
+            assert.ok(err instanceof CorruptError, `${err instanceof Error ? err.name : ''}: ${String(err)}`);
+            assert.equal(err.location.path, path);
+            assert.equal(err.location.logical, plan.logical);
+            assert.equal(BigInt(err.location.fileOffset ?? -1), plan.fileOffset);
+            return true;
+          });
+        });
+        const cli = await runCli(['cat', t.paths[0]!, path]);
+        assert.equal(cli.code, 4);
+        assert.equal(cli.stderr.trim().split('\n').length, 1, cli.stderr);
+        assert.match(cli.stderr, new RegExp(`^btrfs-lens: .*path=${path} .*logical=${plan.logical}`));
+      });
+    });
+  }
 });
 
 /** A clean sparse copy's first device path (kept for the process; the temp folder is small). */
