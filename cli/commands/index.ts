@@ -11,7 +11,8 @@ import { inodeResolveCommand } from './inode-resolve.js';
 import { logicalResolveCommand } from './logical-resolve.js';
 import { lsCommand } from './ls.js';
 import { mapCommand } from './map.js';
+import { sharingCommand } from './sharing.js';
 import { statCommand } from './stat.js';
 import { subvolumesCommand } from './subvolumes.js';
 
-export const commands = [infoCommand, subvolumesCommand, lsCommand, statCommand, catCommand, extractCommand, mapCommand, dumpSuperCommand, dumpTreeCommand, emulateCommand, checkCommand, duCommand, compsizeCommand, logicalResolveCommand, inodeResolveCommand];
+export const commands = [infoCommand, subvolumesCommand, lsCommand, statCommand, catCommand, extractCommand, mapCommand, dumpSuperCommand, dumpTreeCommand, emulateCommand, checkCommand, duCommand, compsizeCommand, logicalResolveCommand, inodeResolveCommand, sharingCommand];
