@@ -2,12 +2,12 @@
 // (a TEMPORARY_ITEM while a balance is running or paused).
 
 import { z } from 'zod';
-import { ObjectId, KeyType } from '../../ondisk/constants.js';
+import { KeyType, ObjectId } from '../../ondisk/constants.js';
 import { decodeBalanceItem, type DiskBalanceArgs } from '../../ondisk/items/balance.js';
+import { decodeUuidItem } from '../../ondisk/items/uuid-item.js';
 import type { Key } from '../../ondisk/key.js';
-import { latin1, s, u32, u64 } from '../common.js';
+import { latin1, s, textBytes, textBytesSchema, u32, u64 } from '../common.js';
 import { objectidName } from '../names.js';
-import { textBytes, textBytesSchema } from '../common.js';
 
 export const uuidItemBodySchema = z.strictObject({
   kind: z.literal('uuid_item'),
@@ -47,9 +47,7 @@ export type TemporaryBody = z.infer<typeof temporaryBodySchema>;
 
 export function buildUuidItem(data: Buffer): UuidItemBody {
   if (data.length % 8 !== 0) return { kind: 'uuid_item', size: data.length };
-  const ids: string[] = [];
-  for (let at = 0; at < data.length; at += 8) ids.push(data.readBigUInt64LE(at).toString());
-  return { kind: 'uuid_item', subvol_ids: ids, size: data.length };
+  return { kind: 'uuid_item', subvol_ids: decodeUuidItem(data).map(s), size: data.length };
 }
 
 export function printUuidItem(b: UuidItemBody): string[] {
