@@ -10,8 +10,10 @@ import { formatUuid } from '../ondisk/uuid.js';
 import { BtrfsError } from '../errors.js';
 import { bareMessage, errorCode, problemFrom, type ProblemLog } from './problem.js';
 
+// Not the log root: an fsync writes the primary superblock alone (the kernel's write_all_supers with
+// max_mirrors 1), so backups of the same generation may lack the log tree.
 const SAME_FIELDS = [
-  'root', 'chunk_root', 'log_root', 'root_level', 'chunk_root_level', 'log_root_level', 'chunk_root_generation', 'nodesize', 'sectorsize',
+  'root', 'chunk_root', 'root_level', 'chunk_root_level', 'chunk_root_generation', 'nodesize', 'sectorsize',
   'csum_type', 'num_devices', 'incompat_flags', 'compat_ro_flags', 'sys_chunk_array_size', 'sys_chunk_array',
 ] as const satisfies ReadonlyArray<keyof SuperBlock>;
 

@@ -98,7 +98,8 @@ export class Volume {
       const n = Math.min(length - done, Number(unit.unitRemaining));
       let piece: Buffer;
       if (parity && m > 0) piece = await this.rebuildUnit(chunk, offset, n, at, m);
-      else if (parity || strict) piece = await this.readPhysical(chunk, unit.copies[0]!, n, at, m);
+      else if (parity) piece = await this.readPhysical(chunk, unit.copies[0]!, n, at, m);
+      else if (strict) piece = await this.readPhysical(chunk, unit.copies[m % unit.copies.length]!, n, at, m);
       else piece = await this.readMirrored(chunk, unit.copies, m, n, at);
       piece.copy(out, done);
       done += n;
