@@ -375,7 +375,7 @@ export function renderDumpSuper(doc: DumpSuperDocument): { stdout: string; stder
         out += `superblock: bytenr=${c.bytenr}, device=${dev.device}\n`;
         out += '---------------------------------------------------------\n';
         if (c.superblock) out += superblockText(c.superblock, doc.full).map((l) => `${l}\n`).join('');
-        else err.push(`ERROR: bad magic on superblock on ${dev.device} at ${c.bytenr}`);
+        else err.push(`ERROR: bad magic on superblock on ${dev.device} at ${c.bytenr} (use --force to dump it anyway)`);
         if (c.superblock?.sys_chunk_array.error && doc.full) err.push(`ERROR: ${c.superblock.sys_chunk_array.error}`);
       }
       out += '\n';
