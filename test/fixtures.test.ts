@@ -22,9 +22,10 @@ const TYPE_BITS: Record<EntryType, number> = {
 const TOOL_OUTPUTS = ['compsize.txt', 'du-s.txt', 'du.txt', 'dump-tree.txt.gz'];
 /**
  * Extra entries a fixture folder may have: quota's qgroup-show.txt, and progs/ (btrfs-progs outputs for
- * more dump options, written by fixtures/record-progs-dumps.sh from the committed images).
+ * more dump options, written by fixtures/record-progs-dumps.sh from the committed images), and
+ * progs-resolve/ (the kernel's logical-resolve and inode-resolve answers, by fixtures/record-resolve.sh).
  */
-const OPTIONAL_OUTPUTS = new Set(['qgroup-show.txt', 'progs']);
+const OPTIONAL_OUTPUTS = new Set(['qgroup-show.txt', 'progs', 'progs-resolve']);
 const MAX_TOTAL_BYTES = 20 * 1024 * 1024;
 
 function byteCompare(a: string, b: string): number {
