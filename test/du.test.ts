@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BackrefContext } from '../lib/backref/context.js';
 import { open } from '../lib/index.js';
+import { extentMap } from '../lib/fs/extent-map.js';
 import { fiemap, FiemapFlag } from '../lib/usage/fiemap.js';
 import { fixed2, prettySize } from '../lib/usage/units.js';
 import { unionBytes } from '../lib/usage/du.js';
@@ -82,6 +83,34 @@ describe('du', () => {
       });
     });
   }
+
+  describe("map's shared flag is FIEMAP's", () => {
+    for (const name of ['basic', 'zlib', 'snapshots', 'quota', 'old-format']) {
+      it(`${name}: the exclusive bytes of every file in du.txt are those map does not mark shared`, async () => {
+        const images = await fixtureImages(name);
+        const btrfs = await open(images[0]!, { devices: images.slice(1) });
+        try {
+          const diffs: string[] = [];
+          for (const line of fs.readFileSync(path.join(FIXTURES_DIR, name, 'du.txt'), 'utf8').trimEnd().split('\n').slice(1)) {
+            const [total, excl] = line.trim().split(/\s+/);
+            const p = line.slice(36).replace(/^\./, '');
+            if (p === '' || !(await btrfs.lstat(p)).isFile()) continue;
+            let t = 0n;
+            let x = 0n;
+            for (const e of (await extentMap(btrfs, p)).extents) {
+              if (e.kind !== 'regular' && e.kind !== 'prealloc') continue;
+              t += e.length;
+              if (!e.shared) x += e.length;
+            }
+            if (t !== BigInt(total!) || x !== BigInt(excl!)) diffs.push(`${p}: map total ${t} exclusive ${x}, du ${total} ${excl}`);
+          }
+          assert.deepEqual(diffs, []);
+        } finally {
+          await btrfs.close();
+        }
+      });
+    }
+  });
 
   describe('figures', () => {
     it('JSON rows carry the same numbers as the text', async () => {

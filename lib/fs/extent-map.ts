@@ -1,5 +1,7 @@
 // `map`: where each file extent of a file lives — logical address, every physical copy on every
-// device, and whether the extent tree says it is referenced more than once.
+// device, the extent's reference count, and whether it is shared as FIEMAP says (another inode, another
+// subvolume or a snapshot-shared leaf references it; several ranges of one file into one extent do not
+// make it shared).
 
 import { COMPRESSION_NAMES, KeyType, ObjectId } from '../ondisk/constants.js';
 import { decodeExtentItem } from '../ondisk/items/extent-item.js';
@@ -7,6 +9,8 @@ import { key } from '../ondisk/key.js';
 import { mapOffset } from '../volume/raid.js';
 import type { Btrfs } from './btrfs.js';
 import { wrapItem, type Filesystem } from './filesystem.js';
+import { BackrefContext } from '../backref/context.js';
+import { isDataExtentShared } from '../backref/shared.js';
 
 export interface PhysicalRun {
   devid: bigint;
@@ -32,6 +36,7 @@ export interface ExtentMapEntry {
   copies: PhysicalRun[][];
   /** Reference count from the extent tree (null when there is no extent item). */
   refs: bigint | null;
+  /** FIEMAP_EXTENT_SHARED: the kernel's back reference walk finds another user of the extent. */
   shared: boolean;
   /** Past the end of the file (fallocate --keep-size). */
   beyondEof: boolean;
@@ -69,7 +74,8 @@ async function extentRefs(fs: Filesystem, logical: bigint, length: bigint): Prom
 
 export async function extentMap(btrfs: Btrfs, path: string): Promise<{ size: bigint; extents: ExtentMapEntry[] }> {
   const fs = btrfs.filesystem;
-  const { size, extents } = await btrfs.fileExtents(path);
+  const { node, size, extents } = await btrfs.fileExtents(path);
+  let ctx: BackrefContext | undefined;
   const out: ExtentMapEntry[] = [];
   let cursor = 0n;
   const hole = (from: bigint, to: bigint): ExtentMapEntry => ({
@@ -90,10 +96,12 @@ export async function extentMap(btrfs: Btrfs, path: string): Promise<{ size: big
       out.push({ ...hole(raw.fileOffset, raw.fileOffset + raw.length), beyondEof });
     } else {
       const refs = await extentRefs(fs, e.diskBytenr, e.diskNumBytes);
+      ctx ??= await BackrefContext.create(fs);
+      const shared = refs !== null && (await isDataExtentShared(ctx, node.subvol, node.ino, e.diskBytenr, e.generation));
       out.push({
         fileOffset: raw.fileOffset, length: raw.length, kind: e.kind, compression, logical: e.diskBytenr, diskLength: e.diskNumBytes,
         extentOffset: e.offset, ramBytes: e.ramBytes, copies: physicalRuns(fs, e.diskBytenr, e.diskNumBytes),
-        refs, shared: refs !== null && refs > 1n, beyondEof,
+        refs, shared, beyondEof,
       });
     }
     cursor = raw.fileOffset + raw.length;
