@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { chmod, lchown, link, lutimes, mkdir, open, symlink, writeFile } from 'node:fs/promises';
+import { rmSync, writeFileSync } from 'node:fs';
+import { chmod, lchown, link, lutimes, mkdir, open, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { CommandModule } from 'yargs';
@@ -78,9 +79,30 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
       const asRoot = process.getuid?.() === 0;
       const progress = new Progress('extract');
       const counts = { files: 0, bytes: 0n };
-      const dirs: Array<[WalkEntry, string]> = [];
-      const links = new Map<string, string>();
-      const xattrDump: string[] = [];
+      // Directories get their metadata when the walk leaves them (writing into a directory changes
+      // its times), so only the open ones are held: memory follows depth, not the size of the tree.
+      const openDirs: Array<[WalkEntry, string]> = [];
+      const closeDirs = async (depth: number) => {
+        while (openDirs.length && openDirs[openDirs.length - 1]![0].depth >= depth) {
+          const [d, dest] = openDirs.pop()!;
+          await applyMeta(d, dest, asRoot);
+        }
+      };
+      // First name of each hard-linked inode, until all its names inside the tree have been seen.
+      const links = new Map<string, { dest: string; left: number }>();
+      let xattrDump: string[] = [];
+      const flushXattrs = () => {
+        if (!xattrDump.length) return;
+        const dumpPath = join(tmpdir(), `btrfs-lens-xattrs-${process.pid}.txt`);
+        writeFileSync(dumpPath, xattrDump.join('\n'));
+        xattrDump = [];
+        const r = spawnSync('setfattr', ['-h', `--restore=${dumpPath}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+        rmSync(dumpPath, { force: true });
+        if (r.error) throw new UsageError(`cannot run setfattr for --xattrs: ${r.error.message}`);
+        // An xattr the destination cannot hold (too large, a namespace it refuses) is a problem to
+        // report, not a reason to stop extracting.
+        for (const line of r.stderr.toString().split('\n')) if (line.trim()) skipped.push(`xattr not restored: ${line.trim()}`);
+      };
       const skipped: string[] = [];
       // --ignore-errors: problems are listed at the end with the other skipped entries.
       const ignore = argv.ignoreErrors === true;
@@ -93,22 +115,26 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
         if (rootDest === undefined) rootDest = e.kind === 'dir' ? argv.output : join(argv.output, basename(e.path) || 'root');
         const rel = e.depth === 0 ? '' : e.path.split('/').slice(-e.depth).join('/');
         const dest = rel ? join(rootDest, rel) : rootDest;
+        await closeDirs(e.depth);
+        // Flushed between entries, after the previous file's chown (which clears security.capability).
+        if (xattrDump.length > 4096) flushXattrs();
         counts.files++;
         progress.update(counts.files, counts.bytes);
         const inodeId = `${e.node.subvol}:${e.node.ino}`;
         if (e.kind !== 'dir' && e.facts.nlink > 1) {
           const first = links.get(inodeId);
           if (first) {
-            await link(first, dest);
+            await link(first.dest, dest);
+            if (--first.left <= 0) links.delete(inodeId);
             continue;
           }
-          links.set(inodeId, dest);
+          links.set(inodeId, { dest, left: e.facts.nlink - 1 });
         }
         try {
           switch (e.kind) {
             case 'dir':
               await mkdir(dest, { recursive: true });
-              dirs.push([e, dest]);
+              openDirs.push([e, dest]);
               break;
             case 'file':
               await writeFileData(fs, e, dest, counts, read);
@@ -143,19 +169,13 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
           // Reading through damage: this entry is reported and the rest of the tree still comes out.
           if (!ignore || !(err instanceof BtrfsError)) throw err;
           report.entry(e.path, err);
-          if (links.get(inodeId) === dest) links.delete(inodeId); // its other names cannot link to it
+          if (links.get(inodeId)?.dest === dest) links.delete(inodeId); // its other names cannot link to it
           continue;
         }
         if (e.kind !== 'dir') await applyMeta(e, dest, asRoot);
       }
-      if (xattrDump.length) {
-        const dumpPath = join(tmpdir(), `btrfs-lens-xattrs-${process.pid}.txt`);
-        await writeFile(dumpPath, xattrDump.join('\n'));
-        const r = spawnSync('setfattr', ['-h', `--restore=${dumpPath}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-        if (r.error || r.status !== 0) throw new UsageError(`setfattr failed: ${r.stderr?.toString().trim() || r.error?.message}`);
-      }
-      // Directories last and deepest first: writing into a directory changes its times.
-      for (const [e, dest] of dirs.reverse()) await applyMeta(e, dest, asRoot);
+      flushXattrs();
+      await closeDirs(0);
       progress.done();
       if (skipped.length) {
         for (const line of skipped) process.stderr.write(`btrfs-lens: ${line}\n`);
