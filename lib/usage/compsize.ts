@@ -96,11 +96,18 @@ async function doFile(btrfs: Btrfs, node: FsNode, ws: Workspace): Promise<void> 
 /** compsize over the given paths (each walked in turn, one set of seen extents for all). */
 export async function compsize(btrfs: Btrfs, paths: string[], options: CompsizeOptions = {}): Promise<CompsizeResult> {
   const ws = new Workspace();
+  // Directories cannot be hard-linked: one met twice under one argument means a cycle in the image.
+  let dirs = new Set<string>();
   const search = async (node: FsNode, path: string, parentSubvol: bigint | undefined, depth: number): Promise<void> => {
     if (options.oneFileSystem && parentSubvol !== undefined && parentSubvol !== node.subvol) return;
     const kind = kindOfMode((await btrfs.facts(node)).mode);
     if (kind === 'dir') {
       if (depth >= MAX_WALK_DEPTH) throw new CorruptError(`directory nesting deeper than ${MAX_WALK_DEPTH}`, { path });
+      if (!node.placeholder) {
+        const id = `${node.subvol}:${node.ino}`;
+        if (dirs.has(id)) throw new CorruptError('directory cycle: a directory is reachable twice', { path, tree: node.subvol });
+        dirs.add(id);
+      }
       for (const d of await btrfs.readdirNode(node, path)) {
         if (d.type !== 'dir' && d.type !== 'file' && d.type !== 'unknown') continue;
         const child = await btrfs.child(node, d.nameBytes);
@@ -110,7 +117,10 @@ export async function compsize(btrfs: Btrfs, paths: string[], options: CompsizeO
     } else if (kind === 'file') await doFile(btrfs, node, ws);
   };
   // compsize opens each path with O_NOFOLLOW: a symlink named on the command line is skipped.
-  for (const p of paths) await search(await btrfs.node(p, false, 'open'), p, undefined, 0);
+  for (const p of paths) {
+    dirs = new Set();
+    await search(await btrfs.node(p, false, 'open'), p, undefined, 0);
+  }
 
   const types: CompsizeResult['types'] = [];
   const total: CompsizeTotals = { disk: 0n, uncompressed: 0n, referenced: 0n };
