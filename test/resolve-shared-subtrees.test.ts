@@ -37,7 +37,7 @@ interface Entry {
 }
 
 /** The image, decompressed once into fixtures/.cache (sparse) and checked against image.json. */
-async function image(): Promise<string> {
+export async function sharedSubtreesImage(): Promise<string> {
   const meta = JSON.parse(fs.readFileSync(path.join(DIR, 'image.json'), 'utf8')) as { file: string; size: number; sha256: string };
   const dest = path.join(FIXTURES_CACHE_DIR, 'shared-subtrees', meta.file.replace(/\.gz$/, ''));
   if (fs.existsSync(dest) && fs.statSync(dest).size === meta.size) return dest;
@@ -83,7 +83,7 @@ describe('resolve: snapshot-shared subtrees (shared-subtrees image)', () => {
   let ctx: BackrefContext;
   let entries: Entry[];
   before(async () => {
-    img = await image();
+    img = await sharedSubtreesImage();
     btrfs = await open(img);
     ctx = await BackrefContext.create(btrfs.filesystem);
     entries = JSON.parse(fs.readFileSync(path.join(DIR, 'entries.json'), 'utf8')) as Entry[];
