@@ -7,6 +7,17 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { CSUM_SIZE, SUPERBLOCK_SIZE } from '../../lib/ondisk/constants.js';
 import { HEADER_SIZE, header, item, keyPtr } from '../../lib/ondisk/node.js';
 import { superBlock } from '../../lib/ondisk/superblock.js';
+import { KeyType } from '../../lib/ondisk/constants.js';
+import { blockGroupItem } from '../../lib/ondisk/items/block-group.js';
+import { chunkHead, stripe } from '../../lib/ondisk/items/chunk.js';
+import { devExtent } from '../../lib/ondisk/items/dev-extent.js';
+import { devItem } from '../../lib/ondisk/items/dev-item.js';
+import { dirItemHead } from '../../lib/ondisk/items/dir-item.js';
+import { extentItemHead } from '../../lib/ondisk/items/extent-item.js';
+import { fileExtentItem } from '../../lib/ondisk/items/file-extent.js';
+import { inodeItem } from '../../lib/ondisk/items/inode-item.js';
+import { rootItem } from '../../lib/ondisk/items/root-item.js';
+import type { Struct } from '../../lib/ondisk/struct.js';
 import type { BlockInfo, Corpus, Place } from './corpus.js';
 import { diffPatches, type Mutation, type Patch } from './mutation.js';
 import type { Rng } from './rng.js';
@@ -91,13 +102,47 @@ function pickField(rng: Rng, c: Corpus, b: BlockInfo, buf: Buffer): { at: number
     const [name, off, width] = rng.pick(fields);
     return { at: base + off, width, what: `item ${slot} ${name}` };
   }
-  // Inside the item's data: any width, any offset, so every decoder meets nonsense in every field.
   const dataAt = HEADER_SIZE + buf.readUInt32LE(base + 17);
   const size = buf.readUInt32LE(base + 21);
+  // A field the item's decoder does arithmetic with, where the item type is known...
+  const known = (ITEM_FIELDS[buf[base + 8]!] ?? []).filter(([, off, w]) => off + w <= size);
+  if (known.length && rng.chance(0.6)) {
+    const [name, off, width] = rng.pick(known);
+    return { at: dataAt + off, width, what: `item ${slot} ${name}` };
+  }
+  // ...or any width at any offset, so every decoder meets nonsense in every field.
   const width = rng.pick([1, 2, 4, 8] as const);
   const at = size > width ? dataAt + rng.int(size - width + 1) : dataAt;
   return { at, width, what: `item ${slot} data +${at - dataAt}` };
 }
+
+type Field = [string, number, Width];
+
+/** Fields per item type, with their widths, that decoders and the read path compute with. */
+const ITEM_FIELDS: Record<number, Field[]> = (() => {
+  const f = (st: Struct<object>, spec: Array<[string, Width]>, base = 0): Field[] => spec.map(([n, w]) => [n, base + st.offsetOf(n as never), w]);
+  return {
+    [KeyType.INODE_ITEM]: f(inodeItem, [['generation', 8], ['size', 8], ['nbytes', 8], ['nlink', 4], ['mode', 4], ['rdev', 8], ['flags', 8]]),
+    [KeyType.EXTENT_DATA]: f(fileExtentItem, [['ram_bytes', 8], ['compression', 1], ['encryption', 1], ['type', 1], ['disk_bytenr', 8], ['disk_num_bytes', 8], ['offset', 8], ['num_bytes', 8]]),
+    [KeyType.DIR_ITEM]: [...f(dirItemHead, [['data_len', 2], ['name_len', 2], ['type', 1]]), ['location objectid', 0, 8], ['location type', 8, 1], ['location offset', 9, 8]],
+    [KeyType.DIR_INDEX]: [...f(dirItemHead, [['data_len', 2], ['name_len', 2], ['type', 1]]), ['location objectid', 0, 8], ['location type', 8, 1], ['location offset', 9, 8]],
+    [KeyType.XATTR_ITEM]: f(dirItemHead, [['data_len', 2], ['name_len', 2], ['type', 1]]),
+    [KeyType.INODE_REF]: [['index', 0, 8], ['name_len', 8, 2]],
+    [KeyType.INODE_EXTREF]: [['parent', 0, 8], ['index', 8, 8], ['name_len', 16, 2]],
+    [KeyType.ROOT_ITEM]: f(rootItem, [['generation', 8], ['root_dirid', 8], ['bytenr', 8], ['flags', 8], ['refs', 4], ['level', 1], ['drop_level', 1]]),
+    [KeyType.ROOT_REF]: [['dirid', 0, 8], ['name_len', 16, 2]],
+    [KeyType.ROOT_BACKREF]: [['dirid', 0, 8], ['name_len', 16, 2]],
+    [KeyType.CHUNK_ITEM]: [
+      ...f(chunkHead, [['length', 8], ['owner', 8], ['stripe_len', 8], ['type', 8], ['sector_size', 4], ['num_stripes', 2], ['sub_stripes', 2]]),
+      ['stripe devid', chunkHead.size, 8], ['stripe offset', chunkHead.size + stripe.offsetOf('offset'), 8],
+    ],
+    [KeyType.DEV_ITEM]: f(devItem, [['devid', 8], ['total_bytes', 8], ['bytes_used', 8]]),
+    [KeyType.DEV_EXTENT]: f(devExtent, [['chunk_tree', 8], ['chunk_offset', 8], ['length', 8]]),
+    [KeyType.BLOCK_GROUP_ITEM]: f(blockGroupItem, [['used', 8], ['chunk_objectid', 8], ['flags', 8]]),
+    [KeyType.EXTENT_ITEM]: [...f(extentItemHead, [['refs', 8], ['generation', 8], ['flags', 8]]), ['inline ref type', extentItemHead.size, 1], ['inline ref offset', extentItemHead.size + 1, 8]],
+    [KeyType.METADATA_ITEM]: [...f(extentItemHead, [['refs', 8], ['flags', 8]]), ['inline ref type', extentItemHead.size, 1], ['inline ref offset', extentItemHead.size + 1, 8]],
+  };
+})();
 
 export type Mutator = (rng: Rng, c: Corpus) => Mutation | undefined;
 
