@@ -7,7 +7,7 @@ import { BtrfsError, ChecksumError, CorruptError } from '../errors.js';
 import type { Filesystem } from '../fs/filesystem.js';
 import { CSUM_SIZE, KeyType, ObjectId, CompatRoFeature } from '../ondisk/constants.js';
 import { checkTreeBlock, isFsTree, type CheckContext } from '../ondisk/check.js';
-import { compareKeys, formatKey, key, U64_MAX, type Key } from '../ondisk/key.js';
+import { compareKeys, formatKey, type Key } from '../ondisk/key.js';
 import { decodeRootItem } from '../ondisk/items/root-item.js';
 import { itemData, parseTreeBlock, type TreeBlock } from '../ondisk/node.js';
 import { metadataFsid } from '../ondisk/superblock.js';
@@ -230,5 +230,3 @@ export class MetadataChecker {
   }
 }
 
-/** Every key of the root tree, for callers that need the ROOT_ITEMs after a check walk. */
-export const ALL_KEYS = { min: key(0n, 0, 0n), max: key(U64_MAX, 255, U64_MAX) };

@@ -10,6 +10,8 @@ import { parityStripes } from '../volume/raid.js';
 import { computeP, computeQ } from '../volume/raid56.js';
 import { problemFrom, type ProblemLog } from './problem.js';
 
+const MAX_EXTENT_SIZE = 128n * 1024n * 1024n;
+
 /** Logical ranges [start, end) in use, from the extent tree's EXTENT_ITEM and METADATA_ITEM keys. */
 export async function usedRanges(fs: Filesystem, extentLeaves: bigint[]): Promise<Array<[bigint, bigint]>> {
   const out: Array<[bigint, bigint]> = [];
@@ -23,7 +25,8 @@ export async function usedRanges(fs: Filesystem, extentLeaves: bigint[]): Promis
     }
     for (const it of block.items) {
       const k = it.key;
-      if (k.type === KeyType.EXTENT_ITEM) out.push([k.objectid, k.objectid + k.offset]);
+      // No extent is longer than BTRFS_MAX_EXTENT_SIZE: a forged length cannot make the pass read a whole chunk per item.
+      if (k.type === KeyType.EXTENT_ITEM) out.push([k.objectid, k.objectid + (k.offset < MAX_EXTENT_SIZE ? k.offset : MAX_EXTENT_SIZE)]);
       else if (k.type === KeyType.METADATA_ITEM) out.push([k.objectid, k.objectid + BigInt(fs.nodesize)]);
     }
   }
