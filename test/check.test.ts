@@ -48,7 +48,7 @@ describe('check: planted damage', function () {
   this.timeout(600_000);
 
   for (const name of ['basic', 'dup', 'raid0', 'raid1', 'raid10', 'raid1c3', 'raid1c4', 'raid5', 'raid6', 'node4k']) {
-    it(`${name}: finds every planted corruption on its copy, and nothing else`, async () => {
+    it(`${name}: finds every planted corruption on each copy, and nothing else`, async () => {
       const t = await tempCopy(name);
       try {
         const planted: Planted[] = [];
@@ -59,33 +59,37 @@ describe('check: planted damage', function () {
         try {
           const files = loadManifest(name).entries.filter((e) => e.type === 'file').sort((a, b) => b.size - a.size);
           const sectors = await dataSectors(fs, files[0]!.path);
-          // 1. A data sector on its last copy (for RAID5/6 the data stripe).
+          // 1. A data sector on each copy (for RAID5/6 the data stripe): a different sector per copy.
+          const copies = sectors[0]!.copies.length;
+          const redundant = copies > 1 || sectors[0]!.row !== undefined;
           const s = sectors[3]!;
-          const c = s.copies.length - 1;
-          writeAt(s.copies[c]!.device, s.copies[c]!.physical, garbage(S, 1));
-          planted.push({
-            what: `data sector ${s.logical} copy ${c}`,
-            row: s.row && rowId(s.row),
-            matches: (p) => p.kind === 'data' && p.logical === s.logical && p.mirror === c && at(p, s.copies[c]!) && p.length === BigInt(S)
-              && p.repairable === (s.copies.length > 1 || s.row !== undefined)
-              && (p.files ?? []).some((o) => o.path === s.path && o.fileOffset === s.fileOffset),
-          });
-          // 2. A tree leaf on its last copy: a subvolume tree leaf where another copy keeps the files
-          // resolvable, else a leaf no file depends on (the UUID or free space tree).
+          for (let c = 0; c < copies; c++) {
+            const d = sectors[3 + 2 * c]!;
+            writeAt(d.copies[c]!.device, d.copies[c]!.physical, garbage(S, 1 + c));
+            planted.push({
+              what: `data sector ${d.logical} copy ${c}`,
+              row: d.row && rowId(d.row),
+              matches: (p) => p.kind === 'data' && p.logical === d.logical && p.mirror === c && at(p, d.copies[c]!) && p.length === BigInt(S)
+                && p.repairable === redundant
+                && (p.files ?? []).some((o) => o.path === d.path && o.fileOffset === d.fileOffset),
+            });
+          }
+          // 2. A tree leaf on each copy, a different tree per copy. Without redundancy, a leaf no file
+          // depends on (the UUID or free space tree), so the files stay resolvable.
           const blocks = await treeBlocks(f);
-          const redundant = s.copies.length > 1 || s.row !== undefined;
-          const tree = redundant ? 5n : blocks.some((b) => b.tree === 9n) ? 9n : 10n;
-          const leaf = blocks.filter((b) => b.tree === tree && b.level === 0).at(-1)!;
-          const lc = leaf.copies.length - 1;
-          writeAt(leaf.copies[lc]!.device, leaf.copies[lc]!.physical + 64n, garbage(512, 2));
-          planted.push({
-            what: `tree block ${leaf.bytenr} copy ${lc}`,
-            row: leaf.row && rowId(leaf.row),
-            matches: (p) => p.kind === 'tree-block' && p.logical === leaf.bytenr && p.mirror === lc && at(p, leaf.copies[lc]!) && p.tree === tree
-              && p.repairable === (leaf.copies.length > 1 || leaf.row !== undefined),
-          });
-          if (leaf.copies.length === 1 && !leaf.row) {
-            planted.push({ what: `tree ${tree} losing block ${leaf.bytenr}`, matches: (p) => p.kind === 'tree' && p.logical === leaf.bytenr && p.tree === tree });
+          const metaRedundant = blocks[0]!.copies.length > 1 || blocks[0]!.row !== undefined;
+          const order = metaRedundant ? [5n, 2n, 7n, 4n, 9n, 10n, 1n] : [9n, 10n];
+          const leaves = order.flatMap((id) => blocks.filter((b) => b.tree === id && b.level === 0).slice(-1));
+          for (let c = 0; c < leaves[0]!.copies.length; c++) {
+            const leaf = leaves[c]!;
+            writeAt(leaf.copies[c]!.device, leaf.copies[c]!.physical + 64n, garbage(512, 10 + c));
+            planted.push({
+              what: `tree block ${leaf.bytenr} (tree ${leaf.tree}) copy ${c}`,
+              row: leaf.row && rowId(leaf.row),
+              matches: (p) => p.kind === 'tree-block' && p.logical === leaf.bytenr && p.mirror === c && at(p, leaf.copies[c]!) && p.tree === leaf.tree
+                && p.repairable === metaRedundant,
+            });
+            if (!metaRedundant) planted.push({ what: `tree ${leaf.tree} losing block ${leaf.bytenr}`, matches: (p) => p.kind === 'tree' && p.logical === leaf.bytenr && p.tree === leaf.tree });
           }
           // 3. The first superblock backup of the first device, when the device is large enough to hold one.
           const dev0 = [...f.devices.devices.values()].sort((a, b) => (a.devid < b.devid ? -1 : 1))[0]!;
