@@ -8,7 +8,7 @@
 // (1), the rebuild with Q (2, for when P is bad too), and then one mirror per other data stripe that
 // is assumed bad as well (rebuilt from P and Q), so two silently damaged stripes of a row still read.
 
-import { BtrfsError, CorruptError, IoError, MissingDeviceError } from '../errors.js';
+import { BtrfsError, CorruptError, formatLocation, IoError, MissingDeviceError } from '../errors.js';
 import type { Device } from '../io/devices.js';
 import { formatUuid } from '../ondisk/uuid.js';
 import type { ChunkMap, MappedChunk } from './chunk-map.js';
@@ -154,7 +154,7 @@ export class Volume {
       if (!(e instanceof BtrfsError) || !firstError) throw e;
       // Name both: what made the rebuild impossible and why the stored stripe is unreadable.
       const Kind = e instanceof MissingDeviceError ? MissingDeviceError : IoError;
-      throw new Kind(`${e.message.split(': ')[0]}, and parity cannot stand in: ${firstError.message.split(': ')[0]}`, { ...e.location, mirror: m });
+      throw new Kind(`${withoutLocation(e)}, and parity cannot stand in: ${withoutLocation(firstError)}`, { ...e.location, mirror: m });
     }
   }
 
@@ -171,4 +171,10 @@ export class Volume {
     }
     return device.source.read(Number(place.physical), length);
   }
+}
+
+/** An error's message without the location BtrfsError appends (to nest it in another message). */
+function withoutLocation(e: BtrfsError): string {
+  const where = formatLocation(e.location);
+  return where && e.message.endsWith(`: ${where}`) ? e.message.slice(0, -where.length - 2) : e.message;
 }
