@@ -107,23 +107,23 @@ describe('page cache', () => {
     c.insert('I1:2:0', page(0), { identity: 'L4096' });
     c.insert('I1:3:0', page(0), { identity: 'L4096' });
     assert.equal(c.counters.duplicate_pages, 2);
-    c.rekey(c.peek('I1:3:0')!, 'L8192', { identity: 'L8192' });
+    c.rekey(c.peek('I1:3:0')!, 'L8192', { identity: 'L8192', perInode: false, owner: '1:3', index: 0 });
     assert.equal(c.counters.duplicate_pages, 1);
     c.invalidate(c.peek('I1:1:0')!);
     assert.equal(c.counters.duplicate_pages, 0);
     assert.equal(c.counters.duplicate_pages_peak, 2);
   });
 
-  it('remembers which inodes used a page, finds an inode\'s pages, and drops clean pages on request', () => {
+  it('remembers which inodes used a page, finds the pages an inode owns, and drops clean pages on request', () => {
     const c = new PageCache();
     c.insert('L0', page(0), { owner: '5:257' });
     c.lookup('L0', '5:257');
     assert.equal(c.peek('L0')!.shared, false);
     c.lookup('L0', '5:258');
     assert.equal(c.peek('L0')!.shared, true);
-    c.insert('I5:257:3', page(0), { inode: '5:257', index: 3 });
-    c.insert('I5:257:4', page(0), { inode: '5:257', index: 4, dirty: true });
-    assert.deepEqual([...c.pagesOfInode('5:257')!.keys()].sort(), [3, 4]);
+    c.insert('I5:257:3', page(0), { owner: '5:257', index: 3, perInode: true });
+    c.insert('I5:257:4', page(0), { owner: '5:257', index: 4, perInode: true, dirty: true });
+    assert.deepEqual([...c.pagesOf('5:257')!].map((p) => p.key).sort(), ['I5:257:3', 'I5:257:4', 'L0']);
     assert.equal(c.dropClean(), 2);
     assert.deepEqual(keys(c), ['I5:257:4']);
     assert.equal(c.counters.invalidations, 2);

@@ -17,8 +17,9 @@ export class CachedPage {
   dirty = false;
   /** The kernel's PG_referenced: one access seen on the current list. */
   referenced = false;
-  /** For per-inode pages: the inode and page index, so a range of an inode can be found. */
-  inode: string | undefined;
+  /** Keyed by inode (holes, inline, dirty data, everything under the per-inode policy). */
+  perInode = false;
+  /** The owner's page index of this page, so an inode's pages in a range can be found. */
   index = 0;
   list: PageList | undefined;
   prev: CachedPage | undefined;

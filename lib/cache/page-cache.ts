@@ -39,14 +39,16 @@ export interface PageCacheOptions {
 export interface InsertOptions {
   /** Logical data the page holds (for duplicate counting); none for holes, inline and dirty data. */
   identity?: string | undefined;
-  /** inodeId() of the inode the page is read for. */
+  /** inodeId() of the inode the page is read for, and its page index there. */
   owner?: string | undefined;
+  index?: number;
   /** Read on behalf of a caller (marked referenced), as opposed to readahead. */
   accessed?: boolean;
   dirty?: boolean;
-  /** For per-inode pages: inode and page index (for range invalidation). */
-  inode?: string | undefined;
-  index?: number;
+  /** Keyed by inode rather than by logical address. */
+  perInode?: boolean;
+  /** Key whose eviction this insert would undo (a dirty page replacing a page of its file's data). */
+  refaultKey?: string;
 }
 
 /** Kernel's int_sqrt(10 * gb) for the file LRU's inactive:active target ratio. */
@@ -65,7 +67,7 @@ export class PageCache {
   private readonly pages = new Map<string, CachedPage>();
   private readonly inactive = new PageList();
   private readonly active = new PageList();
-  private readonly byInode = new Map<string, Map<number, CachedPage>>();
+  private readonly byOwner = new Map<string, Set<CachedPage>>();
   private readonly identities = new Map<string, number>();
   private readonly shadows: ShadowEntries;
   /** The kernel's nonresident age: advanced by every eviction and activation. */
@@ -119,12 +121,12 @@ export class PageCache {
     return this.pages.get(key);
   }
 
-  /** Resident page, counted as an access by `user` (an inodeId()). */
-  lookup(key: string, user?: string): CachedPage | undefined {
+  /** Resident page, counted as an access by `user` (an inodeId()) at its page `index`. */
+  lookup(key: string, user?: string, index = 0): CachedPage | undefined {
     const page = this.pages.get(key);
     if (!page) return undefined;
     if (user !== undefined) {
-      if (page.owner === undefined) page.owner = user;
+      if (page.owner === undefined) this.own(page, user, index);
       else if (page.owner !== user) page.shared = true;
     }
     this.markAccessed(page);
@@ -140,16 +142,16 @@ export class PageCache {
     }
     this.makeRoom();
     const page = new CachedPage(key, data);
-    page.owner = options.owner;
     page.referenced = options.accessed ?? false;
+    page.perInode = options.perInode ?? false;
     this.pages.set(key, page);
-    this.index(page, options.inode, options.index ?? 0);
+    this.own(page, options.owner, options.index ?? 0);
     this.setIdentity(page, options.identity);
     if (options.dirty) this.setDirty(page, true);
     const c = this.counters;
     c.pages_resident = this.pages.size;
     if (c.pages_resident > c.pages_peak) c.pages_peak = c.pages_resident;
-    const evictedAt = this.shadows.take(key);
+    const evictedAt = this.shadows.take(options.refaultKey ?? key);
     if (evictedAt !== undefined) {
       c.refaults++;
       if (this.reclaim === 'active-inactive' && this.clock - evictedAt <= this.active.length) {
@@ -163,17 +165,17 @@ export class PageCache {
   }
 
   /** Give a resident page another key (a write moving it to its inode, writeback moving it to its new address). */
-  rekey(page: CachedPage, key: string, options: { identity?: string | undefined; inode?: string | undefined; index?: number; owner?: string | undefined }): void {
+  rekey(page: CachedPage, key: string, options: { identity?: string | undefined; perInode: boolean; owner: string; index: number }): void {
     if (this.pages.get(page.key) !== page) throw new Error(`internal: rekey of a page that is not resident (${page.key})`);
     if (this.pages.has(key)) throw new Error(`internal: rekey onto a resident page (${key})`);
     this.pages.delete(page.key);
-    this.unindex(page);
+    this.disown(page);
     page.key = key;
-    this.pages.set(key, page);
-    this.index(page, options.inode, options.index ?? 0);
-    this.setIdentity(page, options.identity);
-    page.owner = options.owner;
+    page.perInode = options.perInode;
     page.shared = false;
+    this.pages.set(key, page);
+    this.own(page, options.owner, options.index);
+    this.setIdentity(page, options.identity);
   }
 
   setIdentity(page: CachedPage, identity: string | undefined): void {
@@ -209,9 +211,14 @@ export class PageCache {
     this.counters.invalidations++;
   }
 
-  /** Per-inode pages of an inode, by page index. */
-  pagesOfInode(inode: string): ReadonlyMap<number, CachedPage> | undefined {
-    return this.byInode.get(inode);
+  /** Forget evictions of pages `owner` alone had in [from, to) (its range was truncated or overwritten). */
+  forgetEvicted(owner: string, from: number, to: number): void {
+    this.shadows.forgetOwned(owner, from, to);
+  }
+
+  /** Pages an inode owns (it read them first, or they are its own). */
+  pagesOf(owner: string): ReadonlySet<CachedPage> | undefined {
+    return this.byOwner.get(owner);
   }
 
   /** Every clean page is dropped (what `echo 1 > /proc/sys/vm/drop_caches` does); returns how many. */
@@ -301,38 +308,38 @@ export class PageCache {
   }
 
   private evict(page: CachedPage): void {
-    this.drop(page);
     this.clock++;
-    this.shadows.remember(page.key, this.clock);
+    this.shadows.remember(page, this.clock);
+    this.drop(page);
     this.counters.evictions++;
   }
 
   private drop(page: CachedPage): void {
     page.list?.remove(page);
     this.pages.delete(page.key);
-    this.unindex(page);
+    this.disown(page);
     this.setIdentity(page, undefined);
     if (page.dirty) this.setDirty(page, false);
     this.counters.pages_resident = this.pages.size;
   }
 
-  private index(page: CachedPage, inode: string | undefined, index: number): void {
-    page.inode = inode;
+  private own(page: CachedPage, owner: string | undefined, index: number): void {
+    page.owner = owner;
     page.index = index;
-    if (inode === undefined) return;
-    let m = this.byInode.get(inode);
-    if (!m) this.byInode.set(inode, (m = new Map()));
-    m.set(index, page);
+    if (owner === undefined) return;
+    let set = this.byOwner.get(owner);
+    if (!set) this.byOwner.set(owner, (set = new Set()));
+    set.add(page);
   }
 
-  private unindex(page: CachedPage): void {
-    if (page.inode === undefined) return;
-    const m = this.byInode.get(page.inode);
-    if (m) {
-      m.delete(page.index);
-      if (m.size === 0) this.byInode.delete(page.inode);
+  private disown(page: CachedPage): void {
+    if (page.owner === undefined) return;
+    const set = this.byOwner.get(page.owner);
+    if (set) {
+      set.delete(page);
+      if (set.size === 0) this.byOwner.delete(page.owner);
     }
-    page.inode = undefined;
+    page.owner = undefined;
   }
 }
 

@@ -15,6 +15,13 @@ import type { Tree } from '../tree/tree.js';
 
 export type Segment = ReadMapping;
 
+/** Where a file's changes record that an extent is now referenced by items with different ranges. */
+export interface ExtentReferences {
+  partial: Set<bigint>;
+  /** The file's tree shares leaves with another subvolume (a snapshot of it, or it of another). */
+  treeShared: () => boolean;
+}
+
 /** Items a materialized file may have (a file this fragmented is not emulated). */
 export const MAX_SEGMENTS = 1 << 20;
 
@@ -23,12 +30,11 @@ const end = (s: Segment) => s.fileOffset + s.length;
 export class FileMap {
   private segs: Segment[];
 
-  /** `partialRefs` collects the extents whose references stop being whole (split or cloned). */
-  constructor(private readonly partialRefs: Set<bigint>, segs: Segment[] = []) {
+  constructor(private readonly refs: ExtentReferences, segs: Segment[] = []) {
     this.segs = segs;
   }
 
-  static async fromImage(tree: Tree, ino: bigint, sectorsize: number, partialRefs: Set<bigint>): Promise<FileMap> {
+  static async fromImage(tree: Tree, ino: bigint, sectorsize: number, refs: ExtentReferences): Promise<FileMap> {
     const segs: Segment[] = [];
     let cursor = 0n;
     for await (const raw of fileExtentItems(tree, ino, sectorsize)) {
@@ -41,11 +47,11 @@ export class FileMap {
       else segs.push({ kind: e.kind, fileOffset: raw.fileOffset, length: raw.length, extent: e, where });
       cursor = raw.fileOffset + raw.length;
     }
-    return new FileMap(partialRefs, segs);
+    return new FileMap(refs, segs);
   }
 
-  clone(): FileMap {
-    return new FileMap(this.partialRefs, this.segs.slice());
+  clone(refs = this.refs): FileMap {
+    return new FileMap(refs, this.segs.slice());
   }
 
   /** End of the last segment (items past EOF included). */
@@ -76,7 +82,7 @@ export class FileMap {
     if (cursor < to) yield { kind: 'hole', fileOffset: cursor, length: to - cursor, explicit: false };
   }
 
-  /** Segments of [from, to) as new items of their own (for reflink), gaps as holes. */
+  /** Segments of [from, to) as new items of their own (for reflink: each extent gains a reference), gaps as holes. */
   pieces(from: bigint, to: bigint): Segment[] {
     const out: Segment[] = [];
     let cursor = from;
@@ -85,7 +91,9 @@ export class FileMap {
       const s = this.segs[j]!;
       const a = s.fileOffset > from ? s.fileOffset : from;
       const b = end(s) < to ? end(s) : to;
-      out.push(this.cut(s, a, b));
+      const piece = this.cut(s, a, b, true);
+      if (piece.kind === 'regular' || piece.kind === 'prealloc') this.refs.partial.add(piece.extent.diskBytenr);
+      out.push(piece);
       cursor = b;
     }
     if (cursor < to) out.push({ kind: 'hole', fileOffset: cursor, length: to - cursor, explicit: false });
@@ -100,12 +108,13 @@ export class FileMap {
     let j = i;
     while (j < this.segs.length && this.segs[j]!.fileOffset < to) j++;
     const pieces: Segment[] = [];
-    if (i < j && this.segs[i]!.fileOffset < from) pieces.push(this.cut(this.segs[i]!, this.segs[i]!.fileOffset, from));
+    const first = this.segs[i];
+    const last = this.segs[j - 1];
+    // Both ends of one item surviving is a split: two items now reference different parts of its extent.
+    const split = i === j - 1 && first!.fileOffset < from && end(first!) > to;
+    if (i < j && first!.fileOffset < from) pieces.push(this.cut(first!, first!.fileOffset, from, split));
     pieces.push(...inserted);
-    if (i < j) {
-      const last = this.segs[j - 1]!;
-      if (end(last) > to) pieces.push(this.cut(last, to, end(last)));
-    }
+    if (i < j && end(last!) > to) pieces.push(this.cut(last!, to, end(last!), split));
     this.segs.splice(i, j - i, ...pieces);
     this.mergeDirty(Math.max(0, i - 1), Math.min(this.segs.length, i + pieces.length + 1));
     if (this.segs.length > MAX_SEGMENTS) throw new UnsupportedError(`emulated file has more than ${MAX_SEGMENTS} extents`);
@@ -116,7 +125,7 @@ export class FileMap {
     const i = this.firstEndingAfter(at);
     if (i >= this.segs.length) return;
     const s = this.segs[i]!;
-    const kept = s.fileOffset < at ? [this.cut(s, s.fileOffset, at)] : [];
+    const kept = s.fileOffset < at ? [this.cut(s, s.fileOffset, at, false)] : [];
     this.segs.splice(i, this.segs.length - i, ...kept);
   }
 
@@ -147,8 +156,12 @@ export class FileMap {
     return lo;
   }
 
-  /** [a, b) of segment `s` as an item of its own. */
-  private cut(s: Segment, a: bigint, b: bigint): Segment {
+  /**
+   * [a, b) of segment `s` as an item of its own. `another` when the extent gains a reference (a split
+   * or a clone); a trimmed item keeps its one reference, unless its leaf is shared with a snapshot
+   * (then the snapshot's copy keeps the old range while this one changes).
+   */
+  private cut(s: Segment, a: bigint, b: bigint, another: boolean): Segment {
     if (a === s.fileOffset && b === end(s)) return s;
     switch (s.kind) {
       case 'hole':
@@ -162,7 +175,7 @@ export class FileMap {
       default: {
         const e = s.extent;
         const extent: RegularExtent = { ...e, offset: e.offset + (a - s.where.itemOffset), numBytes: b - a };
-        this.partialRefs.add(e.diskBytenr);
+        if (another || this.refs.treeShared()) this.refs.partial.add(e.diskBytenr);
         const piece: Segment = { kind: s.kind, fileOffset: a, length: b - a, extent, where: { block: s.where.block, slot: s.where.slot, itemOffset: a } };
         if (s.store) piece.store = s.store;
         return piece;

@@ -17,8 +17,9 @@
 //   destination's pages of the range; snapshot copies a subvolume's inodes; unlink of the last name
 //   drops the inode's pages; drop-caches drops every clean page.
 //
-// Only pages keyed by inode belong to one file: under the logical policy a file's clean data pages
-// are keyed by logical address, and invalidating that file leaves them to the other sharers.
+// Under the logical policy a file's clean data pages are keyed by logical address: dropping a file's
+// pages (truncate, unlink, direct write, reflink over it) drops those only no other inode has used,
+// and leaves the rest to the other sharers.
 
 import { inodeIdPageKey, logicalPageKey, type CachePolicy } from '../cache/page-key.js';
 import { PageCache, type ReclaimPolicy } from '../cache/page-cache.js';
@@ -205,7 +206,7 @@ export class Machine {
     const iKey = inodeIdPageKey(inode.id, p);
     let m = await this.readPath.mappingAt(file, p);
     if (m.kind === 'dirty') {
-      const page = this.cache.lookup(iKey, inode.id);
+      const page = this.cache.lookup(iKey, inode.id, Number(p));
       if (!page) throw new Error(`internal: dirty page ${p} of ${inode.path} is not resident`);
       if (patch && page.data) patch(page.data);
       return;
@@ -225,24 +226,24 @@ export class Machine {
       else if (inode.size <= ps) data.fill(0);
       patch?.(data);
     }
-    const place = { inode: inode.id, index: Number(p), owner: inode.id };
+    const place = { owner: inode.id, index: Number(p), perInode: true };
     const held = this.cache.peek(name.key);
     if (name.perInode) {
       if (held) {
-        this.cache.lookup(iKey, inode.id);
+        this.cache.lookup(iKey, inode.id, Number(p));
         held.data = data;
         this.cache.setIdentity(held, undefined);
         this.cache.setDirty(held, true);
-      } else this.cache.insert(iKey, data, { ...place, accessed: true, dirty: true });
+      } else this.cache.insert(iKey, data, { ...place, accessed: true, dirty: true, refaultKey: name.key });
     } else if (held && !held.shared && (held.owner === undefined || held.owner === inode.id) && !this.cache.peek(iKey)) {
       // Only this inode used the page: it becomes the inode's dirty page, nothing is copied.
       this.cache.rekey(held, iKey, { ...place, identity: undefined });
-      this.cache.lookup(iKey, inode.id);
+      this.cache.lookup(iKey, inode.id, Number(p));
       held.data = data;
       this.cache.setDirty(held, true);
     } else {
       if (held) this.counters.sharing_breaks++;
-      this.cache.insert(iKey, data, { ...place, accessed: true, dirty: true });
+      this.cache.insert(iKey, data, { ...place, accessed: true, dirty: true, refaultKey: name.key });
     }
     map.replace(ps, ps + S, [{ kind: 'dirty', fileOffset: ps, length: S }]);
     if (!this.dirty.has(inode.id)) this.dirty.set(inode.id, inode);
@@ -272,7 +273,7 @@ export class Machine {
         this.disk.writeSector(logical, page.data);
         this.cache.setDirty(page, false);
         const id = logicalPageKey(logical);
-        if (this.policy === 'logical') this.cache.rekey(page, id, { identity: id, owner: inode.id });
+        if (this.policy === 'logical') this.cache.rekey(page, id, { identity: id, owner: inode.id, index: Number(q / S), perInode: false });
         else this.cache.setIdentity(page, id);
       }
       map.replace(a, b, [emulatedExtent(a, at, length, this.disk)]);
@@ -301,16 +302,17 @@ export class Machine {
       inode.size = size;
       return;
     }
-    if (size % S !== 0n) {
-      const p = size / S;
-      const m = await this.readPath.mappingAt(inode.file, p);
-      const within = Number(size - p * S);
-      if (m.kind !== 'hole' && m.kind !== 'prealloc') await this.dirtyPage(inode, p, false, (page) => void page.fill(0, within));
-    }
+    // The kernel drops the pages and items past the end first, then zeroes the tail of the new last
+    // sector through the page cache (btrfs_truncate_block), which dirties that page.
     const cut = ((size + S - 1n) / S) * S;
     inode.size = size;
     this.dropPages(inode, cut / S, undefined);
     map.truncate(cut);
+    if (size % S !== 0n) {
+      const p = size / S;
+      const m = await this.readPath.mappingAt(inode.file, p);
+      if (m.kind !== 'hole' && m.kind !== 'prealloc') await this.dirtyPage(inode, p, false, undefined);
+    }
     if (!map.hasDirty()) this.dirty.delete(inode.id);
   }
 
@@ -382,13 +384,17 @@ export class Machine {
     if (inline) await this.dirtyPage(dst, dstOff / S, true, inlineBytes ? (page) => void inlineBytes.copy(page) : undefined);
   }
 
-  /** Invalidate an inode's own pages with index in [from, to) (to undefined: to the end); dirty ones are discarded. */
+  /**
+   * Drop the pages of an inode with index in [from, to) (to undefined: to the end): its own pages,
+   * dirty ones discarded, and (logical policy) pages of its data that no other inode used.
+   */
   private dropPages(inode: EmuInode, from: bigint, to: bigint | undefined): void {
-    const pages = this.cache.pagesOfInode(inode.id);
-    if (!pages) return;
     const lo = Number(from);
     const hi = to === undefined ? Infinity : Number(to);
-    for (const page of [...pages.values()]) if (page.index >= lo && page.index < hi) this.cache.invalidate(page);
+    for (const page of [...(this.cache.pagesOf(inode.id) ?? [])]) {
+      if (page.index >= lo && page.index < hi && (page.perInode || !page.shared)) this.cache.invalidate(page);
+    }
+    this.cache.forgetEvicted(inode.id, lo, hi);
   }
 }
 

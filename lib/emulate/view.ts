@@ -15,7 +15,7 @@ import type { DirEntry } from '../ondisk/items/dir-item.js';
 import { key, U64_MAX } from '../ondisk/key.js';
 import { RootFlag } from '../ondisk/constants.js';
 import type { Tree } from '../tree/tree.js';
-import { FileMap } from './file-map.js';
+import { FileMap, type ExtentReferences } from './file-map.js';
 
 export interface EmuInode {
   /** inodeId(subvol, ino): the per-inode cache's owner. */
@@ -54,7 +54,14 @@ class ViewSubvol {
     /** A snapshot made by the workload (its nested subvolumes are placeholders). */
     readonly emulated: boolean,
     public nextIno: bigint,
-  ) {}
+    /** Shares tree leaves with another subvolume (it is a snapshot, or was snapshotted). */
+    public treeShared: boolean,
+    partial: Set<bigint>,
+  ) {
+    this.refs = { partial, treeShared: () => this.treeShared };
+  }
+
+  readonly refs: ExtentReferences;
 }
 
 const PATH_CACHE_MAX = 100_000;
@@ -66,7 +73,7 @@ export class View {
   private readonly entryNodes = new WeakMap<DirEntry, FsNode>();
   private readonly ctx: PathContext;
 
-  private constructor(private readonly btrfs: Btrfs, private nextSubvol: bigint) {
+  private constructor(private readonly btrfs: Btrfs, private nextSubvol: bigint, private readonly snapshotted: Set<bigint>) {
     this.ctx = {
       root: btrfs.root,
       isDirectory: async (n) => (await this.kindOf(n)) === 'dir',
@@ -79,8 +86,15 @@ export class View {
 
   static async create(btrfs: Btrfs): Promise<View> {
     let max = ObjectId.FIRST_FREE - 1n;
-    for (const s of await btrfs.subvolumes()) if (s.id > max) max = s.id;
-    return new View(btrfs, max + 1n);
+    const subvols = await btrfs.subvolumes();
+    const snapshotted = new Set<bigint>();
+    for (const s of subvols) {
+      if (s.id > max) max = s.id;
+      if (s.parentUuid === null) continue;
+      snapshotted.add(s.id);
+      for (const t of subvols) if (t.uuid === s.parentUuid) snapshotted.add(t.id);
+    }
+    return new View(btrfs, max + 1n, snapshotted);
   }
 
   get sectorsize(): number {
@@ -124,7 +138,7 @@ export class View {
 
   /** Give the inode its own extent map (a copy of the image's items) before changing it. */
   async materialize(inode: EmuInode): Promise<FileMap> {
-    inode.map ??= await FileMap.fromImage(inode.tree, inode.ino, this.sectorsize, this.partialRefs);
+    inode.map ??= await FileMap.fromImage(inode.tree, inode.ino, this.sectorsize, (await this.sub(inode.subvol)).refs);
     return inode.map;
   }
 
@@ -133,7 +147,7 @@ export class View {
     const { dir, name } = await this.parent(path, 'open');
     const sub = await this.sub(dir.subvol);
     const ino = sub.nextIno++;
-    const inode = this.newInode(sub, ino, 'file', 0n, 1, like.nodatasum, new FileMap(this.partialRefs));
+    const inode = this.newInode(sub, ino, 'file', 0n, 1, like.nodatasum, new FileMap(sub.refs));
     inode.path = path;
     sub.inodes.set(ino, inode);
     this.edit(sub, dir.ino, name, { ino, kind: 'file' });
@@ -163,10 +177,11 @@ export class View {
     if (node.placeholder || node.ino !== from.rootIno) throw new UsageError(`snapshot: ${src} is not a subvolume`);
     const { dir, name } = await this.parent(dst, 'snapshot');
     const id = this.nextSubvol++;
-    const to = new ViewSubvol(id, from.image, from.tree, from.rootIno, readonly, true, from.nextIno);
+    const to = new ViewSubvol(id, from.image, from.tree, from.rootIno, readonly, true, from.nextIno, true, this.partialRefs);
+    from.treeShared = true;
     for (const [ino, inode] of from.inodes) {
       if (inode.dead) continue;
-      to.inodes.set(ino, this.newInode(to, ino, inode.kind, inode.size, inode.nlink, inode.nodatasum, inode.map?.clone()));
+      to.inodes.set(ino, this.newInode(to, ino, inode.kind, inode.size, inode.nlink, inode.nodatasum, inode.map?.clone(to.refs)));
     }
     for (const [dirIno, names] of from.edits) {
       // Subvolumes inside the source show as the kernel's empty placeholder directory in the snapshot.
@@ -253,7 +268,8 @@ export class View {
     const tree = await this.btrfs.tree(id);
     const last = await tree.floor(key(ObjectId.LAST_FREE, 255, U64_MAX));
     const nextIno = last && last.key.objectid >= ObjectId.FIRST_FREE ? last.key.objectid + 1n : ObjectId.FIRST_FREE;
-    const sub = new ViewSubvol(id, id, tree, found.item.root_dirid, (found.item.flags & RootFlag.SUBVOL_RDONLY) !== 0n, false, nextIno);
+    const readonly = (found.item.flags & RootFlag.SUBVOL_RDONLY) !== 0n;
+    const sub = new ViewSubvol(id, id, tree, found.item.root_dirid, readonly, false, nextIno, this.snapshotted.has(id), this.partialRefs);
     this.subvols.set(id, sub);
     return sub;
   }

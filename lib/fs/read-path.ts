@@ -233,18 +233,18 @@ export class ReadPath {
   private async page(file: FileRef, m: ReadMapping, p: bigint): Promise<Buffer | undefined> {
     const user = inodeId(file.subvol, file.ino);
     const name = this.nameOf(file, m, p);
-    const hit = this.cache.lookup(name.key, user);
+    const hit = this.cache.lookup(name.key, user, Number(p));
     if (hit) {
       this.counters.cache_hits++;
       return hit.data;
     }
     if (m.kind === 'dirty') throw new Error(`internal: dirty page ${p} of ${file.path} is not resident`);
     this.counters.cache_misses++;
-    const perInode = { inode: user, index: Number(p) };
+    const perInode = { owner: user, index: Number(p), perInode: true };
     if (m.kind === 'hole' || m.kind === 'prealloc') {
       // Zeros with no I/O: nothing to share, so always per-inode.
       const zero = this.keepData ? Buffer.alloc(this.S) : undefined;
-      this.cache.insert(name.key, zero, { owner: user, accessed: true, ...perInode });
+      this.cache.insert(name.key, zero, { accessed: true, ...perInode });
       return zero;
     }
     if (m.kind === 'inline') {
@@ -255,7 +255,7 @@ export class ReadPath {
         const from = Number(p) * this.S;
         if (from < bytes.length) bytes.copy(page, 0, from, Math.min(bytes.length, from + this.S));
       }
-      this.cache.insert(name.key, page, { owner: user, accessed: true, ...perInode });
+      this.cache.insert(name.key, page, { accessed: true, ...perInode });
       return page;
     }
     return m.extent.compression !== 0 ? this.fillCompressed(file, m, p, user) : this.fillRegular(file, m, p, user);
@@ -283,8 +283,7 @@ export class ReadPath {
       const data = bytes && this.keepData ? Buffer.from(bytes.subarray(i * this.S, (i + 1) * this.S)) : undefined;
       if (i === 0) first = data;
       this.cache.insert(keyOf(at), data, {
-        identity: logicalPageKey(base + at * S), owner: user, accessed: i === 0,
-        ...(logical ? {} : { inode: user, index: Number(at) }),
+        identity: logicalPageKey(base + at * S), owner: user, index: Number(at), accessed: i === 0, perInode: !logical,
       });
     }
     return first;
@@ -311,31 +310,31 @@ export class ReadPath {
     const endPage = itemEndPage < fileEndPage ? itemEndPage : fileEndPage;
     const wanted = idxOf(p);
     const result = pageOf(wanted);
-    if (this.policy === 'logical') {
-      this.cache.insert(compressedPageKey(e.diskBytenr, wanted), result, { identity: compressedPageKey(e.diskBytenr, wanted), owner: user, accessed: true });
-      // Only this file extent can use the extent's pages unless it has other references.
-      const whole = this.ctx.extentShared ? await this.ctx.extentShared(e.diskBytenr, e.diskNumBytes) : true;
-      const from = whole ? 0 : wanted;
-      const to = whole ? pages : Math.min(pages, idxOf(endPage - 1n) + 1);
-      for (let idx = from; idx < to; idx++) {
-        const key = compressedPageKey(e.diskBytenr, idx);
-        if (idx === wanted || this.cache.has(key)) continue;
-        this.cache.insert(key, pageOf(idx), { identity: key, owner: whole ? undefined : user, accessed: false });
-      }
-      return result;
-    }
     // The kernel adds the following pages of this file extent, within the file, to the read; it
     // gives up after more than 4 sectors that are already cached (add_ra_bio_pages).
+    const logical = this.policy === 'logical';
+    const keyOf = (f: bigint) => (logical ? compressedPageKey(e.diskBytenr, idxOf(f)) : inodeIdPageKey(user, f));
     const ident = (f: bigint) => compressedPageKey(e.diskBytenr, idxOf(f));
-    this.cache.insert(inodeIdPageKey(user, p), result, { identity: ident(p), owner: user, accessed: true, inode: user, index: Number(p) });
+    this.cache.insert(keyOf(p), result, { identity: ident(p), owner: user, index: Number(p), accessed: true, perInode: !logical });
     let missed = 0;
     for (let f = p + 1n; f < endPage; f++) {
-      const key = inodeIdPageKey(user, f);
+      const key = keyOf(f);
       if (this.cache.has(key)) {
         if (++missed > 4) break;
         continue;
       }
-      this.cache.insert(key, pageOf(idxOf(f)), { identity: ident(f), owner: user, accessed: false, inode: user, index: Number(f) });
+      this.cache.insert(key, pageOf(idxOf(f)), { identity: ident(f), owner: user, index: Number(f), accessed: false, perInode: !logical });
+    }
+    // Under the logical policy the rest of a multiply referenced extent is kept too: other file
+    // extents may use it, and it is decompressed now. It belongs to no inode until one reads it.
+    if (logical && (this.ctx.extentShared ? await this.ctx.extentShared(e.diskBytenr, e.diskNumBytes) : true)) {
+      const lo = idxOf(p);
+      const hi = idxOf(endPage - 1n);
+      for (let idx = 0; idx < pages; idx++) {
+        const key = compressedPageKey(e.diskBytenr, idx);
+        if ((idx >= lo && idx <= hi) || this.cache.has(key)) continue;
+        this.cache.insert(key, pageOf(idx), { identity: key, accessed: false });
+      }
     }
     return result;
   }
