@@ -37,6 +37,8 @@ function outcomeOf(r: RunResult): string {
 
 export async function fuzz(options: {
   seconds: number; seed: string; fixtures: string[]; jobs: number; timeoutMs: number; save: boolean; maxMutants?: number;
+  /** Every this many mutants also runs the CLI commands (processes are slow; default 8). */
+  cliEvery?: number;
   log?: (line: string) => void;
 }): Promise<FuzzSummary> {
   const log = options.log ?? ((l: string) => process.stdout.write(l + '\n'));
@@ -55,7 +57,9 @@ export async function fuzz(options: {
       while (Date.now() < deadline && (options.maxMutants === undefined || next < options.maxMutants)) {
         const index = next++;
         const mutation = await mutationFor(options.seed, index, options.fixtures);
-        const r = await worker.run(mutation, options.timeoutMs);
+        // Some mutants also go through the CLI as a user runs it (slower: a process per command).
+        const every = options.cliEvery ?? 8;
+        const r = await worker.run(mutation, options.timeoutMs, every > 0 && index % every === every - 1);
         summary.mutants++;
         summary.perFixture[mutation.fixture] = (summary.perFixture[mutation.fixture] ?? 0) + 1;
         summary.perMutator[mutation.mutator] = (summary.perMutator[mutation.mutator] ?? 0) + 1;

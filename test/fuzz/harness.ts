@@ -47,7 +47,7 @@ export class FuzzWorker {
     return this.ready;
   }
 
-  async run(mutation: Mutation, timeoutMs: number): Promise<RunResult> {
+  async run(mutation: Mutation, timeoutMs: number, cli = false): Promise<RunResult> {
     if (!this.child) await this.start();
     else await this.ready;
     const child = this.child!;
@@ -72,7 +72,7 @@ export class FuzzWorker {
           finish({ kind: 'crash', ms: Date.now() - start, finding: { step: 'process', name: 'exit', message: `worker died: code ${m.code} ${m.signal ?? ''}`.trim(), stack: '' } });
         }
       };
-      child.send({ type: 'run', id, mutation } satisfies ToWorker);
+      child.send({ type: 'run', id, mutation, cli } satisfies ToWorker);
     });
   }
 

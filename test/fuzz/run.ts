@@ -1,4 +1,4 @@
-// npm run fuzz -- --seconds N [--seed S] [--fixtures a,b] [--jobs J] [--timeout MS] [--no-save] [--json FILE]
+// npm run fuzz -- --seconds N [--seed S] [--fixtures a,b] [--jobs J] [--timeout MS] [--cli-every K] [--no-save] [--json FILE]
 //
 // Fuzz fixture images for N seconds (see fuzzer.ts). A hang, a crash or a non-library error is
 // printed and saved as a regression case under test/fuzz/regressions/. Exit 1 when anything was found.
@@ -17,6 +17,7 @@ async function main(): Promise<void> {
       jobs: { type: 'string', default: '1' },
       timeout: { type: 'string', default: '60000' },
       'no-save': { type: 'boolean', default: false },
+      'cli-every': { type: 'string', default: '8' },
       json: { type: 'string' },
     },
   });
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
   const seconds = Number(values.seconds);
   process.stdout.write(`fuzzing ${fixtures.length} fixture(s) for ${seconds}s, seed ${seed}\n`);
   const summary = await fuzz({
-    seconds, seed, fixtures, jobs: Math.max(1, Number(values.jobs)), timeoutMs: Number(values.timeout), save: !values['no-save'],
+    seconds, seed, fixtures, jobs: Math.max(1, Number(values.jobs)), timeoutMs: Number(values.timeout), save: !values['no-save'], cliEvery: Number(values['cli-every']),
   });
   const lines = [
     `seed ${summary.seed}: ${summary.mutants} mutants in ${summary.seconds}s (${(summary.mutants / Math.max(1, summary.seconds)).toFixed(2)}/s), slowest ${summary.slowestMs} ms`,

@@ -4,11 +4,13 @@
 // is a finding. Reads are bounded per file and in total, so a file whose size claims exabytes costs a
 // few reads, not the run.
 
+import { spawnSync } from 'node:child_process';
 import { BtrfsError } from '../../lib/errors.js';
 import { checkImage } from '../../lib/check/index.js';
 import { Salvager } from '../../lib/fs/salvage.js';
 import { walk } from '../../lib/fs/walk.js';
 import { open, type Btrfs } from '../../lib/index.js';
+import { CLI } from '../helpers/cli.js';
 
 export interface Finding {
   step: string;
@@ -95,5 +97,27 @@ export async function exercise(paths: string[]): Promise<Outcome> {
   await step('check', async () => {
     await checkImage(paths);
   });
+  return out;
+}
+
+/** CLI runs that must end on their own well before the watchdog fires. */
+const CLI_TIMEOUT_MS = 20_000;
+
+/**
+ * The commands as a user runs them: each must end with one of the documented exit codes, never 70
+ * (an internal error) or a stack trace on stderr. Only commands whose output is bounded by the
+ * image's metadata run here (extract or cat could write a forged exabyte-sized file).
+ */
+export function exerciseCli(paths: string[]): Finding[] {
+  const out: Finding[] = [];
+  for (const args of [['ls', '-R', '--json', '--ignore-errors', paths[0]!, '/'], ['check', '--json', paths[0]!], ['info', paths[0]!]]) {
+    const r = spawnSync(process.execPath, [CLI, ...args], { timeout: CLI_TIMEOUT_MS, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+    const stderr = r.stderr?.toString() ?? '';
+    const step = `cli ${args[0]}`;
+    if (r.signal) out.push({ step, name: 'hang', message: `${args.join(' ')} did not end in ${CLI_TIMEOUT_MS} ms (${r.signal})`, stack: '' });
+    else if (r.status === 70 || /internal error|\n\s+at /.test(stderr)) {
+      out.push({ step, name: 'cli', message: `${args[0]} exited ${r.status}: ${stderr.split('\n')[0]}`, stack: stderr.split('\n').slice(0, 12).join('\n') });
+    }
+  }
   return out;
 }

@@ -7,9 +7,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixtureImages } from '../helpers/fixtures.js';
 import { Workspace, type Mutation } from './mutation.js';
-import { exercise, type Finding } from './target.js';
+import { exercise, exerciseCli, type Finding } from './target.js';
 
-export type ToWorker = { type: 'run'; id: number; mutation: Mutation };
+export type ToWorker = { type: 'run'; id: number; mutation: Mutation; cli?: boolean };
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'result'; id: number; steps: Record<string, string>; findings: Finding[]; ms: number }
@@ -41,6 +41,7 @@ process.on('message', (msg: ToWorker) => {
     const { paths, undo } = await workspace.apply(msg.mutation);
     try {
       const outcome = await exercise(paths);
+      if (msg.cli) outcome.findings.push(...exerciseCli(paths));
       send({ type: 'result', id: msg.id, steps: outcome.steps, findings: outcome.findings, ms: Date.now() - start });
     } finally {
       undo();
