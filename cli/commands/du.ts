@@ -4,6 +4,7 @@ import { isBtrfsError } from '../../lib/errors.js';
 import { du, type DuRow } from '../../lib/usage/du.js';
 import { prettySize, type UnitMode } from '../../lib/usage/units.js';
 import { describeError, EXIT, imageOptions, toJsonStrings, withImage, writeOut, type ImageArgs } from '../common.js';
+import { warnProblems } from './logical-resolve.js';
 
 export interface DuArgs extends ImageArgs {
   paths?: string[];
@@ -77,5 +78,6 @@ export const duCommand: CommandModule<object, DuArgs> = {
         await writeOut(toJsonStrings(out, 2) + '\n');
       }
       if (results.some((r) => 'error' in r)) process.exitCode = EXIT.PROBLEMS;
+      warnProblems(context);
     }),
 };

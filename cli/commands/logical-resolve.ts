@@ -4,7 +4,7 @@ import { inodeNames } from '../../lib/backref/inode-paths.js';
 import { logicalResolve, type ChunkInfo, type FileRange, type LogicalResolution } from '../../lib/backref/logical-resolve.js';
 import { isBtrfsError, UsageError } from '../../lib/errors.js';
 import type { Btrfs } from '../../lib/fs/btrfs.js';
-import { imageOptions, toJsonStrings, withImage, writeOut, type ImageArgs } from '../common.js';
+import { EXIT, imageOptions, toJsonStrings, withImage, writeOut, type ImageArgs } from '../common.js';
 
 export interface LogicalResolveArgs extends ImageArgs {
   logical: string;
@@ -16,6 +16,16 @@ export function parseU64(text: string, what: string): bigint {
   const v = BigInt(t);
   if (v >= 2n ** 64n) throw new UsageError(`${what} ${text} does not fit in 64 bits`);
   return v;
+}
+
+/**
+ * Back reference walks go on past inconsistencies (a reference to a missing tree, an unreadable block)
+ * and note them; then the figures may be incomplete, which the user must hear about.
+ */
+export function warnProblems(ctx: BackrefContext): void {
+  if (ctx.problemCount === 0) return;
+  process.stderr.write(`btrfs-lens: warning: ${ctx.problemCount} inconsistent back reference(s), results may be incomplete; first: ${ctx.problems[0]?.message}\n`);
+  process.exitCode = EXIT.PROBLEMS;
 }
 
 /** Paths from the top level of every subvolume, "" for the top level itself. */
@@ -91,8 +101,9 @@ export const logicalResolveCommand: CommandModule<object, LogicalResolveArgs> = 
   handler: (argv) =>
     withImage(argv, async (fs) => {
       const logical = parseU64(String(argv.logical), 'logical address');
-      const res = await logicalResolve(await BackrefContext.create(fs.filesystem), logical);
-      if (argv.json) return writeOut(toJsonStrings(await json(fs, res), 2) + '\n');
-      return writeOut(await text(fs, res));
+      const ctx = await BackrefContext.create(fs.filesystem);
+      const res = await logicalResolve(ctx, logical);
+      await writeOut(argv.json ? toJsonStrings(await json(fs, res), 2) + '\n' : await text(fs, res));
+      warnProblems(ctx);
     }),
 };

@@ -3,7 +3,9 @@ import type { CommandModule } from 'yargs';
 import { renderHeatmap, subvolumeLabel } from '../../lib/usage/heatmap.js';
 import { sharing, type SharingReport } from '../../lib/usage/sharing.js';
 import { IoError } from '../../lib/errors.js';
+import { BackrefContext } from '../../lib/backref/context.js';
 import { imageOptions, toJsonStrings, withImage, writeOut, type ImageArgs } from '../common.js';
+import { warnProblems } from './logical-resolve.js';
 
 export interface SharingArgs extends ImageArgs {
   svg?: string;
@@ -36,7 +38,8 @@ export const sharingCommand: CommandModule<object, SharingArgs> = {
   builder: (y) => imageOptions(y).option('svg', { type: 'string', describe: 'also draw the pair matrix as an SVG heat map into FILE' }) as never,
   handler: (argv) =>
     withImage(argv, async (fs) => {
-      const r = await sharing(fs);
+      const context = await BackrefContext.create(fs.filesystem);
+      const r = await sharing(fs, { context });
       if (argv.svg) {
         try {
           await writeFile(argv.svg, renderHeatmap(r));
@@ -56,8 +59,8 @@ export const sharingCommand: CommandModule<object, SharingArgs> = {
             per_inode_bytes: r.memory.perInodeBytes, logical_bytes: r.memory.logicalBytes,
           },
         };
-        return writeOut(toJsonStrings(json, 2) + '\n');
-      }
-      return writeOut(text(r));
+        await writeOut(toJsonStrings(json, 2) + '\n');
+      } else await writeOut(text(r));
+      warnProblems(context);
     }),
 };

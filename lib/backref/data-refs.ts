@@ -56,7 +56,7 @@ export async function dataRefItems(ctx: BackrefContext, rec: ExtentRecord): Prom
 
   for (const r of rec.refs) {
     try {
-      if (r.type === 'extent_data') await viaExtentDataRef(ctx, rec, r, sharedParents, add);
+      if (r.type === 'extent_data') for (const item of await itemsOfExtentDataRef(ctx, rec.bytenr, r, sharedParents)) add(item);
       else if (r.type === 'shared_data') await viaSharedDataRef(ctx, rec, r.parent, add);
     } catch (e) {
       if (!isBtrfsError(e)) throw e;
@@ -82,32 +82,32 @@ function cmp(a: bigint, b: bigint): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-async function viaExtentDataRef(
+/** The file extent items one EXTENT_DATA_REF of extent `bytenr` stands for (at most its count). */
+export async function itemsOfExtentDataRef(
   ctx: BackrefContext,
-  rec: ExtentRecord,
+  bytenr: bigint,
   ref: { root: bigint; objectid: bigint; offset: bigint; count: number },
-  sharedParents: Set<bigint>,
-  add: (item: Omit<DataRefItem, 'roots'>) => void,
-): Promise<void> {
+  sharedParents: ReadonlySet<bigint>,
+): Promise<Array<Omit<DataRefItem, 'roots'>>> {
   const root = await ctx.treeRoot(ref.root);
   if (!root) {
-    ctx.note(new CorruptError(`data extent references tree ${ref.root}, which has no root`, { logical: rec.bytenr }));
-    return;
+    ctx.note(new CorruptError(`data extent references tree ${ref.root}, which has no root`, { logical: bytenr }));
+    return [];
   }
   const tree = await ctx.fs.tree(ref.root);
   const start = ref.offset > LLONG_MAX ? 0n : ref.offset;
-  let count = 0;
+  const out: Array<Omit<DataRefItem, 'roots'>> = [];
   for await (const it of tree.range(key(ref.objectid, KeyType.EXTENT_DATA, start), key(ref.objectid, KeyType.EXTENT_DATA, U64_MAX))) {
-    if (count >= ref.count) break;
+    if (out.length >= ref.count) break;
     if (sharedParents.has(it.block)) continue;
     const leaf = await ctx.block(it.block, { level: 0 });
     if (leaf.header.owner !== ref.root) continue;
     const e = wrapItem(() => decodeFileExtent(it.data), ref.root, it);
-    if (e.kind === 'inline' || e.diskBytenr !== rec.bytenr) continue;
+    if (e.kind === 'inline' || e.diskBytenr !== bytenr) continue;
     if (itemRefOffset(it.key.offset, e.offset) !== ref.offset) continue;
-    count++;
-    add({ tree: ref.root, leaf: it.block, slot: it.slot, ino: it.key.objectid, fileOffset: it.key.offset, extent: e, via: 'extent_data_ref' });
+    out.push({ tree: ref.root, leaf: it.block, slot: it.slot, ino: it.key.objectid, fileOffset: it.key.offset, extent: e, via: 'extent_data_ref' });
   }
+  return out;
 }
 
 async function viaSharedDataRef(ctx: BackrefContext, rec: ExtentRecord, parent: bigint, add: (item: Omit<DataRefItem, 'roots'>) => void): Promise<void> {

@@ -15,15 +15,11 @@
 // do not make it shared: they stand behind one EXTENT_DATA_REF with a count.
 
 import { isBtrfsError } from '../errors.js';
-import { KeyType, MAX_LEVEL, ObjectId } from '../ondisk/constants.js';
-import { decodeFileExtent } from '../ondisk/items/file-extent.js';
-import { key, U64_MAX } from '../ondisk/key.js';
-import { wrapItem } from '../fs/filesystem.js';
+import { MAX_LEVEL, ObjectId } from '../ondisk/constants.js';
 import { BoundedMemo, type BackrefContext } from './context.js';
+import { itemsOfExtentDataRef } from './data-refs.js';
 import { firstKeyOf, nodeOnPath } from './tree-path.js';
 
-const U64 = 1n << 64n;
-const LLONG_MAX = (1n << 63n) - 1n;
 /** Tree blocks one sharedness check may visit (each level up is one block per path; paths merge). */
 const MAX_BLOCKS_PER_CHECK = 1 << 16;
 
@@ -83,7 +79,8 @@ async function check(ctx: BackrefContext, root: bigint, ino: bigint, bytenr: big
   for (const [parent, count] of direct) if (count > 0) blocks.push({ bytenr: parent, level: 0 });
   for (const r of indirect.values()) {
     if (r.count <= 0) continue;
-    for (const leaf of await leavesOf(ctx, root, r, bytenr, new Set(direct.keys()))) blocks.push({ bytenr: leaf, level: 0 });
+    const items = await itemsOfExtentDataRef(ctx, bytenr, r, new Set(direct.keys()));
+    for (const leaf of new Set(items.map((x) => x.leaf))) blocks.push({ bytenr: leaf, level: 0 });
   }
   const seen = new Set<bigint>();
   for (let i = 0; i < blocks.length; i++) {
@@ -101,26 +98,6 @@ async function check(ctx: BackrefContext, root: bigint, ino: bigint, bytenr: big
     }
   }
   return false;
-}
-
-/** Leaves of `root` holding the items an EXTENT_DATA_REF stands for (as data-refs.ts finds them). */
-async function leavesOf(ctx: BackrefContext, root: bigint, ref: IndirectRef, bytenr: bigint, sharedParents: Set<bigint>): Promise<bigint[]> {
-  const tree = await ctx.fs.tree(root);
-  const start = ref.offset > LLONG_MAX ? 0n : ref.offset;
-  const leaves = new Set<bigint>();
-  let count = 0;
-  for await (const it of tree.range(key(ref.objectid, KeyType.EXTENT_DATA, start), key(ref.objectid, KeyType.EXTENT_DATA, U64_MAX))) {
-    if (count >= ref.count) break;
-    if (sharedParents.has(it.block)) continue;
-    const leaf = await ctx.block(it.block, { level: 0 });
-    if (leaf.header.owner !== root) continue;
-    const e = wrapItem(() => decodeFileExtent(it.data), root, it);
-    if (e.kind === 'inline' || e.diskBytenr !== bytenr) continue;
-    if ((((it.key.offset - e.offset) % U64) + U64) % U64 !== ref.offset) continue;
-    count++;
-    leaves.add(it.block);
-  }
-  return [...leaves];
 }
 
 /** The parents of a tree block within `root`'s view, or 'shared' when another tree references it. */
