@@ -14,6 +14,7 @@ import { createGunzip } from 'node:zlib';
 import { BackrefContext } from '../lib/backref/context.js';
 import { inodeNames } from '../lib/backref/inode-paths.js';
 import { logicalResolve } from '../lib/backref/logical-resolve.js';
+import { rootsOfBlock } from '../lib/backref/roots.js';
 import { extentMap } from '../lib/fs/extent-map.js';
 import { walk } from '../lib/fs/walk.js';
 import { open, type Btrfs } from '../lib/index.js';
@@ -101,6 +102,20 @@ describe('resolve: snapshot-shared subtrees (shared-subtrees image)', () => {
       shared += rec.refs.filter((r) => r.inline && (r.type === 'shared_block' || r.type === 'shared_data')).length;
     }
     assert.ok(shared > 10, `${shared} shared back references`);
+  });
+
+  it("every block of a snapshot's tree is reached from it, also where the source owns the block", async () => {
+    const misses: string[] = [];
+    let foreign = 0;
+    for (const s of await btrfs.subvolumes()) {
+      for await (const b of (await btrfs.tree(s.id)).blocks()) {
+        if (b.header.owner !== s.id) foreign++;
+        const roots = await rootsOfBlock(ctx, b.header.bytenr, b.level);
+        if (!roots.includes(s.id)) misses.push(`tree ${s.id} block ${b.header.bytenr}: ${JSON.stringify(roots.map(String))}`);
+      }
+    }
+    assert.ok(foreign > 10, `${foreign} blocks seen from a tree that does not own them`);
+    assert.deepEqual(misses, []);
   });
 
   it('logical-resolve answers what the kernel answered', async () => {

@@ -12,6 +12,7 @@ import { dataRefItems } from '../lib/backref/data-refs.js';
 import { extentRecordAt } from '../lib/backref/extent-record.js';
 import { inodeNames } from '../lib/backref/inode-paths.js';
 import { fileRangesOf, logicalResolve } from '../lib/backref/logical-resolve.js';
+import { rootsOfBlock } from '../lib/backref/roots.js';
 import { extentMap } from '../lib/fs/extent-map.js';
 import { walk } from '../lib/fs/walk.js';
 import { open, type Btrfs } from '../lib/index.js';
@@ -183,6 +184,26 @@ describe('resolve', () => {
         }
         assert.ok(extents > 0);
         assert.deepEqual(problems, []);
+      });
+
+      it('every tree block of every tree is reached from that tree, walking up its back references', async () => {
+        const f = btrfs.filesystem;
+        const ids = [1n, 2n, 3n, 4n, 5n, 7n, 9n, 10n, ...(await btrfs.subvolumes()).map((s) => s.id)];
+        const misses: string[] = [];
+        let blocks = 0;
+        for (const id of ids) {
+          const root = await ctx.treeRoot(id);
+          if (!root) continue;
+          const tree = id === 1n ? f.rootTree : id === 3n ? f.chunkTree : await f.tree(id);
+          for await (const b of tree.blocks()) {
+            blocks++;
+            const roots = await rootsOfBlock(ctx, b.header.bytenr, b.level);
+            if (!roots.includes(id)) misses.push(`tree ${id} block ${b.header.bytenr} level ${b.level}: reached from ${JSON.stringify(roots.map(String))}`);
+          }
+        }
+        assert.ok(blocks > 5);
+        assert.deepEqual(misses, []);
+        assert.deepEqual(ctx.problems.map((e) => e.message), []);
       });
 
       it('every name of every inode, as many as it has links (manifest)', async () => {
