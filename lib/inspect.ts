@@ -29,3 +29,5 @@ export { extentMap, physicalRuns, type ExtentMapEntry } from './fs/extent-map.js
 export { walk, type WalkEntry } from './fs/walk.js';
 export { entryInfo, type EntryInfo } from './fs/entry-info.js';
 export * as dump from './dump/index.js';
+export * as backref from './backref/index.js';
+export * as usage from './usage/index.js';
