@@ -5,11 +5,12 @@
 
 import assert from 'node:assert/strict';
 import { checkImage, formatProblem, type CheckProblem } from '../lib/check/index.js';
-import { SUPERBLOCK_OFFSETS } from '../lib/ondisk/constants.js';
+import { KeyType, ObjectId, SUPERBLOCK_OFFSETS } from '../lib/ondisk/constants.js';
+import { key, U64_MAX } from '../lib/ondisk/key.js';
 import { open } from '../lib/index.js';
 import { runCli } from './helpers/cli.js';
 import { fixtureImages, fixtureNames, loadManifest } from './helpers/fixtures.js';
-import { dataSectors, garbage, tempCopy, treeBlocks, writeAt, type Copy } from './damage-helpers.js';
+import { dataSectors, garbage, placesOf, tempCopy, treeBlocks, writeAt, type Copy } from './damage-helpers.js';
 
 interface Planted {
   what: string;
@@ -140,6 +141,31 @@ describe('check: planted damage', function () {
       assert.match(r.problems[0]!.message, /device devid 2 uuid [0-9a-f-]{36} is missing/);
       assert.equal(r.stats.missingDevices, 1);
       assert.ok(r.stats.skippedCopies > 0 && r.stats.dataSectorCopies === r.stats.dataSectors);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('the files owning damaged data are found even when the extent tree leaf that knows is lost', async () => {
+    const t = await tempCopy('basic');
+    try {
+      const fs = await open(t.paths[0]!);
+      const path = '/extents/regular-1m';
+      let sector;
+      try {
+        sector = (await dataSectors(fs, path))[7]!;
+        const extentTree = await fs.filesystem.tree(ObjectId.EXTENT_TREE);
+        const hit = (await extentTree.floor(key(sector.logical, KeyType.EXTENT_ITEM, U64_MAX)))!;
+        for (const c of placesOf(fs.filesystem, hit.block).copies) writeAt(c.device, c.physical + 200n, garbage(300, 6));
+      } finally {
+        await fs.close();
+      }
+      writeAt(sector.copies[0]!.device, sector.copies[0]!.physical, garbage(4096, 7));
+      const r = await checkImage([t.paths[0]!]);
+      const data = r.problems.filter((p) => p.kind === 'data');
+      assert.equal(data.length, 1, r.problems.map(formatProblem).join('\n'));
+      assert.deepEqual(data[0]!.files?.map((f) => [f.path, f.fileOffset]), [[path, sector.fileOffset]]);
+      assert.ok(r.problems.some((p) => p.kind === 'tree' && p.tree === ObjectId.EXTENT_TREE), 'the lost leaf is reported too');
     } finally {
       await t.cleanup();
     }

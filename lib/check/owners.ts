@@ -1,25 +1,25 @@
-// Which files own a damaged data range: the extent item holding it, its back references (inline and
-// keyed EXTENT_DATA_REF naming root, inode and file position; SHARED_DATA_REF naming the leaf that
-// holds the file extent item), the file extent items that really point into the damaged bytes, and
-// the inode's path. When the extent tree cannot say, one bounded scan of the subvolume trees' file
-// extent items answers for every range still unresolved.
+// Which files own a damaged data range: for each extent the range touches, the file ranges its back
+// references lead to (lib/backref's logical-resolve, the same answer `logical-resolve` gives), kept
+// when their window into the extent holds damaged bytes, and each inode's path. When the extent tree
+// cannot say, one bounded scan of the subvolume trees' file extent items answers for every range
+// still unresolved.
 
+import { BackrefContext } from '../backref/context.js';
+import { logicalResolve } from '../backref/logical-resolve.js';
 import { BtrfsError } from '../errors.js';
 import type { Filesystem } from '../fs/filesystem.js';
 import { parentOf } from '../fs/inode.js';
 import { directoryPath, listSubvolumes } from '../fs/subvolumes.js';
 import { KeyType, ObjectId } from '../ondisk/constants.js';
-import { isFsTree, MAX_COMPRESSED } from '../ondisk/check.js';
-import { decodeExtentItem, extentDataRef } from '../ondisk/items/extent-item.js';
+import { isFsTree } from '../ondisk/check.js';
 import { decodeFileExtent } from '../ondisk/items/file-extent.js';
 import { decodeRootItem } from '../ondisk/items/root-item.js';
 import { key, U64_MAX } from '../ondisk/key.js';
-import { itemData } from '../ondisk/node.js';
 import type { Tree } from '../tree/tree.js';
 import type { CheckProblem, OwningFile } from './problem.js';
 
-/** File extent items looked at per back reference, and in the fallback scan, at most. */
-const MAX_ITEMS_PER_REF = 100_000;
+/** Extents asked about per damaged range, and file extent items in the fallback scan, at most. */
+const MAX_STEPS = 4096;
 const MAX_SCAN_ITEMS = 5_000_000;
 const MAX_FILES_PER_PROBLEM = 64;
 
@@ -28,15 +28,9 @@ interface Range {
   end: bigint;
 }
 
-interface DataRef {
-  root: bigint;
-  ino: bigint;
-  /** File position of the extent's first byte (key offset - extent offset). */
-  offset: bigint;
-}
-
 export class OwnerResolver {
   private subvolPaths: Map<bigint, string> | undefined;
+  private backrefs: BackrefContext | undefined;
   private readonly paths = new Map<string, string | undefined>();
 
   constructor(private readonly fs: Filesystem) {}
@@ -58,87 +52,39 @@ export class OwnerResolver {
     if (unresolved.length) await this.scan(unresolved);
   }
 
-  /** Files referencing `range` according to the extent tree; undefined when no extent item holds it. */
+  /**
+   * Files referencing `range` according to the extent tree (lib/backref's logical-resolve: inline and
+   * keyed references, shared leaves seen from every subvolume that reaches them); undefined when no
+   * extent item holds any of it. Every extent the range touches is asked, and every file range
+   * referencing it is kept when its window into the extent overlaps the damage.
+   */
   private async fromExtentTree(range: Range): Promise<OwningFile[] | undefined> {
-    const extentTree = await this.fs.tree(ObjectId.EXTENT_TREE);
-    let target = key(range.logical, KeyType.EXTENT_ITEM, U64_MAX);
-    for (let step = 0; step < 8; step++) {
-      const it = await extentTree.floor(target);
-      if (!it) return undefined;
-      if (it.key.type !== KeyType.EXTENT_ITEM) {
-        if (it.key.objectid === 0n) return undefined;
-        target = it.key.type > KeyType.EXTENT_ITEM ? key(it.key.objectid, KeyType.EXTENT_ITEM, U64_MAX) : key(it.key.objectid - 1n, 255, U64_MAX);
+    this.backrefs ??= await BackrefContext.create(this.fs);
+    const S = BigInt(this.fs.sectorsize);
+    const out: OwningFile[] = [];
+    let found = false;
+    for (let pos = range.logical, steps = 0; pos < range.end && steps < MAX_STEPS; steps++) {
+      const r = await logicalResolve(this.backrefs, pos);
+      if (r.kind !== 'data') {
+        const next = r.kind === 'tree-block' ? r.extent.bytenr + r.extent.length : pos + S;
+        pos = next > pos ? next : pos + S;
         continue;
       }
-      const bytenr = it.key.objectid;
-      if (range.logical >= bytenr + it.key.offset) return undefined;
-      const item = decodeExtentItem(it.data, KeyType.EXTENT_ITEM);
-      const refs: DataRef[] = [];
-      const parents: bigint[] = [];
-      for (const r of item.inlineRefs) {
-        if (r.type === 'extent_data') refs.push({ root: r.root, ino: r.objectid, offset: r.offset });
-        else if (r.type === 'shared_data') parents.push(r.parent);
-      }
-      for await (const k of extentTree.range(key(bytenr, KeyType.EXTENT_DATA_REF, 0n), key(bytenr, KeyType.SHARED_DATA_REF, U64_MAX))) {
-        if (k.key.type === KeyType.EXTENT_DATA_REF && k.data.length >= extentDataRef.size) {
-          const r = extentDataRef.decode(k.data, 0);
-          refs.push({ root: r.root, ino: r.objectid, offset: r.offset });
-        } else if (k.key.type === KeyType.SHARED_DATA_REF) parents.push(k.key.offset);
-        if (refs.length + parents.length > MAX_ITEMS_PER_REF) break;
-      }
-      const out: OwningFile[] = [];
-      for (const r of refs) {
+      found = true;
+      const start = r.extent.bytenr;
+      for (const f of r.references) {
         if (out.length >= MAX_FILES_PER_PROBLEM) break;
-        out.push(...(await this.fromDataRef(r, bytenr, it.key.offset, range)));
+        const compressed = f.compression !== 'none';
+        // Compressed: any damaged byte spoils all the item decompresses. Plain: the item's window.
+        const from = compressed ? start : start + f.extentOffset;
+        const to = compressed ? start + r.extent.length : from + f.itemLength;
+        if (to <= range.logical || from >= range.end) continue;
+        const first = range.logical > from ? range.logical : from;
+        out.push({ subvol: f.subvol, ino: f.ino, fileOffset: compressed ? f.itemOffset : f.itemOffset + (first - from) });
       }
-      for (const parent of parents) {
-        if (out.length >= MAX_FILES_PER_PROBLEM) break;
-        out.push(...(await this.fromLeaf(parent, bytenr, range)));
-      }
-      return out;
+      pos = start + r.extent.length > pos ? start + r.extent.length : pos + S;
     }
-    return undefined;
-  }
-
-  private async fromDataRef(r: DataRef, bytenr: bigint, length: bigint, range: Range): Promise<OwningFile[]> {
-    let tree: Tree;
-    try {
-      tree = await this.fs.tree(r.root);
-    } catch (e) {
-      if (e instanceof BtrfsError) return [];
-      throw e;
-    }
-    const span = length > MAX_COMPRESSED ? length : MAX_COMPRESSED;
-    const out: OwningFile[] = [];
-    let seen = 0;
-    // The reference's offset is key offset minus extent offset as a u64: it wraps below zero when a
-    // reflink put the extent's middle at the start of a file.
-    const end = r.offset + span - 1n;
-    const [from, to] = end > U64_MAX ? [0n, end - U64_MAX - 1n] : [r.offset, end];
-    for await (const it of tree.range(key(r.ino, KeyType.EXTENT_DATA, from), key(r.ino, KeyType.EXTENT_DATA, to))) {
-      if (++seen > MAX_ITEMS_PER_REF) break;
-      const hit = this.hit(it.data, it.key.offset, bytenr, range);
-      if (hit !== undefined) out.push({ subvol: r.root, ino: r.ino, fileOffset: hit });
-    }
-    return out;
-  }
-
-  private async fromLeaf(parent: bigint, bytenr: bigint, range: Range): Promise<OwningFile[]> {
-    let block;
-    try {
-      block = await this.fs.blocks.read(parent, { level: 0 });
-    } catch (e) {
-      if (e instanceof BtrfsError) return [];
-      throw e;
-    }
-    const out: OwningFile[] = [];
-    for (let slot = 0; slot < block.items.length; slot++) {
-      const k = block.items[slot]!.key;
-      if (k.type !== KeyType.EXTENT_DATA) continue;
-      const hit = this.hit(itemData(block, slot), k.offset, bytenr, range);
-      if (hit !== undefined) out.push({ subvol: block.header.owner, ino: k.objectid, fileOffset: hit });
-    }
-    return out;
+    return found ? out : undefined;
   }
 
   /** File offset of the first damaged byte this file extent item holds, if it points into `range`. */
