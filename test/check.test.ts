@@ -133,18 +133,20 @@ describe('check: planted damage', function () {
     });
   }
 
-  it('a missing member is reported, and the copies left are checked', async () => {
-    const t = await tempCopy('raid1', [1]);
-    try {
-      const r = await checkImage([t.paths[0]!]);
-      assert.deepEqual(r.problems.map((p) => [p.kind, p.devid]), [['device', 2n]]);
-      assert.match(r.problems[0]!.message, /device devid 2 uuid [0-9a-f-]{36} is missing/);
-      assert.equal(r.stats.missingDevices, 1);
-      assert.ok(r.stats.skippedCopies > 0 && r.stats.dataSectorCopies === r.stats.dataSectors);
-    } finally {
-      await t.cleanup();
-    }
-  });
+  for (const [name, drop, devid] of [['raid1', 1, 2n], ['raid10', 2, 3n], ['raid5', 1, 2n], ['raid6', 0, 1n]] as const) {
+    it(`${name} without devid ${devid}: the missing member is the only problem, and the copies left are checked`, async () => {
+      const t = await tempCopy(name, [drop]);
+      try {
+        const r = await checkImage([t.paths[0]!]);
+        assert.deepEqual(r.problems.map((p) => [p.kind, p.devid]), [['device', devid]], r.problems.map(formatProblem).join('\n'));
+        assert.match(r.problems[0]!.message, new RegExp(`device devid ${devid} uuid [0-9a-f-]{36} is missing`));
+        assert.equal(r.stats.missingDevices, 1);
+        assert.ok(r.stats.skippedCopies > 0 && r.stats.dataSectorCopies > 0);
+      } finally {
+        await t.cleanup();
+      }
+    });
+  }
 
   it('the files owning damaged data are found even when the extent tree leaf that knows is lost', async () => {
     const t = await tempCopy('basic');

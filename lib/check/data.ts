@@ -56,7 +56,11 @@ export class DataChecker {
         return;
       }
       const inChunk = Number((chunk.logical + chunk.length - at) / S);
-      const n = Math.min(count - i, SECTORS_PER_READ, inChunk);
+      // Striped profiles: one stripe unit at a time, so each read has one device per copy (a missing
+      // member then costs only its own units, which RAID5/6 rebuilds and RAID10 finds on the mirror).
+      const striped = chunk.profile === 'raid0' || chunk.profile === 'raid10' || parityStripes(chunk.profile) > 0;
+      const inUnit = striped ? Number((chunk.stripeLen - ((at - chunk.logical) % chunk.stripeLen)) / S) : Infinity;
+      const n = Math.min(count - i, SECTORS_PER_READ, inChunk, inUnit);
       await this.verifyPiece(at, n, sums.subarray(i * this.fs.checksummer.size));
       i += n;
     }
