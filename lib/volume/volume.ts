@@ -89,7 +89,7 @@ export class Volume {
     const mirrors = parity ? this.mirrorCount(logical) : copiesOf(chunk.profile, chunk);
     const m = mirror % mirrors;
     if (strict && parity && m !== 0) throw new IoError(`RAID5/6 mirror ${m} is a rebuild, not a stored copy`, { logical, mirror: m });
-    const out = Buffer.allocUnsafe(length);
+    let out: Buffer | undefined;
     let done = 0;
     while (done < length) {
       const at = logical + BigInt(done);
@@ -101,10 +101,13 @@ export class Volume {
       else if (parity) piece = await this.readPhysical(chunk, unit.copies[0]!, n, at, m);
       else if (strict) piece = await this.readPhysical(chunk, unit.copies[m % unit.copies.length]!, n, at, m);
       else piece = await this.readMirrored(chunk, unit.copies, m, n, at);
+      // Most reads fall inside one stripe unit: hand back that piece without a second copy.
+      if (done === 0 && n === length) return piece;
+      out ??= Buffer.allocUnsafe(length);
       piece.copy(out, done);
       done += n;
     }
-    return out;
+    return out ?? Buffer.alloc(0);
   }
 
   private async readMirrored(chunk: MappedChunk, copies: StripePlace[], mirror: number, length: number, logical: bigint): Promise<Buffer> {
