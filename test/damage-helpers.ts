@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Filesystem } from '../lib/fs/filesystem.js';
 import type { Btrfs } from '../lib/index.js';
-import { KeyType, ObjectId } from '../lib/ondisk/constants.js';
+import { CSUM_SIZE, KeyType, ObjectId } from '../lib/ondisk/constants.js';
+import { key, U64_MAX } from '../lib/ondisk/key.js';
 import { decodeRootItem } from '../lib/ondisk/items/root-item.js';
 import { itemData } from '../lib/ondisk/node.js';
 import { Tree } from '../lib/tree/tree.js';
@@ -162,4 +163,32 @@ export async function treeBlocks(fs: Filesystem): Promise<BlockPlace[]> {
   await visit(fs.chunkTree);
   await visit(fs.rootTree);
   return out;
+}
+
+/**
+ * A leaf of tree `tree` with one item edited and its checksum recomputed (damage that passes the
+ * checksum and must be caught by what comes after), written over every copy of the leaf.
+ */
+export async function forgeItem(
+  fs: Filesystem, tree: bigint,
+  find: (k: { objectid: bigint; type: number; offset: bigint }, data: Buffer) => boolean,
+  edit: (leaf: Buffer, at: number, size: number) => void,
+): Promise<{ bytenr: bigint; write: () => void }> {
+  const t = tree === ObjectId.ROOT_TREE ? fs.rootTree : tree === ObjectId.CHUNK_TREE ? fs.chunkTree : await fs.tree(tree);
+  for await (const it of t.range(key(0n, 0, 0n), key(U64_MAX, 255, U64_MAX))) {
+    if (!find(it.key, it.data)) continue;
+    const block = await fs.blocks.read(it.block);
+    const leaf = Buffer.from(block.buf);
+    const li = block.items[it.slot]!;
+    edit(leaf, li.dataOffset, li.size);
+    return { bytenr: it.block, write: () => forgeBlock(fs, it.block, leaf) };
+  }
+  throw new Error(`no such item in tree ${tree}`);
+}
+
+/** Write `block` (checksum recomputed) over every copy of the tree block at `bytenr`. */
+export function forgeBlock(fs: Filesystem, bytenr: bigint, block: Buffer): void {
+  block.fill(0, 0, CSUM_SIZE);
+  Buffer.from(fs.checksummer.digest(block.subarray(CSUM_SIZE))).copy(block, 0);
+  for (const c of placesOf(fs, bytenr).copies) writeAt(c.device, c.physical, block);
 }
