@@ -3,7 +3,7 @@
 // distance (evictions and activations since) says whether the page would have stayed resident with
 // that much more memory. Truncating a range of a file forgets its shadows, as truncation clears them
 // from the kernel's mapping. The kernel bounds shadow entries with a shrinker; here the oldest are
-// forgotten past a fixed count.
+// forgotten past a fixed count (a queue of keys, so forgetting the oldest is O(1)).
 
 import type { CachedPage } from './cached-page.js';
 
@@ -13,31 +13,47 @@ interface Shadow {
   index: number;
   /** The page belonged to its owner alone (keyed by inode, or used by no other inode). */
   own: boolean;
+  /** Position in the age queue. */
+  seq: number;
 }
 
 export class ShadowEntries {
   private readonly entries = new Map<string, Shadow>();
   private readonly byOwner = new Map<string, Set<string>>();
+  private queueKeys: string[] = [];
+  private queueSeqs: number[] = [];
+  private head = 0;
+  private seq = 0;
 
   constructor(private readonly max: number) {}
 
   remember(page: CachedPage, clock: number): void {
     if (this.max <= 0) return;
     this.forget(page.key);
-    this.entries.set(page.key, { clock, owner: page.owner, index: page.index, own: page.perInode || !page.shared });
+    const seq = ++this.seq;
+    this.entries.set(page.key, { clock, owner: page.owner, index: page.index, own: page.perInode || !page.shared, seq });
+    this.queueKeys.push(page.key);
+    this.queueSeqs.push(seq);
     if (page.owner !== undefined) {
       let keys = this.byOwner.get(page.owner);
       if (!keys) this.byOwner.set(page.owner, (keys = new Set()));
       keys.add(page.key);
     }
-    if (this.entries.size > this.max) this.forget(this.entries.keys().next().value as string);
+    while (this.entries.size > this.max) this.forgetOldest();
+    // Queue slots of shadows taken or forgotten meanwhile are skipped; compact now and then.
+    if (this.head > 1024 && this.head * 2 > this.queueKeys.length) {
+      this.queueKeys = this.queueKeys.slice(this.head);
+      this.queueSeqs = this.queueSeqs.slice(this.head);
+      this.head = 0;
+    }
   }
 
   /** The eviction clock of `key` if it is remembered; forgets it. */
   take(key: string): number | undefined {
     const shadow = this.entries.get(key);
-    if (shadow) this.forget(key);
-    return shadow?.clock;
+    if (!shadow) return undefined;
+    this.forget(key);
+    return shadow.clock;
   }
 
   /** Forget the shadows of pages `owner` alone had, with index in [from, to). */
@@ -50,6 +66,22 @@ export class ShadowEntries {
     }
   }
 
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private forgetOldest(): void {
+    while (this.head < this.queueKeys.length) {
+      const key = this.queueKeys[this.head]!;
+      const seq = this.queueSeqs[this.head]!;
+      this.head++;
+      if (this.entries.get(key)?.seq === seq) {
+        this.forget(key);
+        return;
+      }
+    }
+  }
+
   private forget(key: string): void {
     const s = this.entries.get(key);
     if (!s) return;
@@ -59,9 +91,5 @@ export class ShadowEntries {
       keys.delete(key);
       if (keys.size === 0) this.byOwner.delete(s.owner);
     }
-  }
-
-  get size(): number {
-    return this.entries.size;
   }
 }

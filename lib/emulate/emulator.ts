@@ -8,6 +8,7 @@ import type { ReclaimPolicy } from '../cache/page-cache.js';
 import type { Btrfs } from '../fs/btrfs.js';
 import { PathError, UsageError } from '../errors.js';
 import { ExtentRefs } from './extent-refs.js';
+import { ImageIndex } from './image-index.js';
 import { Machine, type ReadResult } from './machine.js';
 import type { Op } from './trace.js';
 import type { NumberedOp } from './workload.js';
@@ -51,9 +52,10 @@ export class Emulator {
     if (!(memory >= S)) throw new UsageError(`memory budget of ${memory} bytes is less than one page (${S} bytes)`);
     const policies = options.policies ?? CACHE_POLICIES;
     const refs = new ExtentRefs(btrfs);
+    const images = new ImageIndex(btrfs);
     const machines: Machine[] = [];
     for (const policy of policies) {
-      machines.push(await Machine.create(btrfs, refs, {
+      machines.push(await Machine.create(btrfs, refs, images, {
         policy,
         maxPages: Number.isFinite(memory) ? Math.floor(memory / S) : Infinity,
         reclaim: options.reclaim ?? 'active-inactive',

@@ -34,10 +34,14 @@ export class FileMap {
     this.segs = segs;
   }
 
-  static async fromImage(tree: Tree, ino: bigint, sectorsize: number, refs: ExtentReferences): Promise<FileMap> {
+  /** The file's items from its tree; with `maxItems`, null when it has more than that. */
+  static async fromImage(tree: Tree, ino: bigint, sectorsize: number, refs: ExtentReferences): Promise<FileMap>;
+  static async fromImage(tree: Tree, ino: bigint, sectorsize: number, refs: ExtentReferences, maxItems: number): Promise<FileMap | null>;
+  static async fromImage(tree: Tree, ino: bigint, sectorsize: number, refs: ExtentReferences, maxItems?: number): Promise<FileMap | null> {
     const segs: Segment[] = [];
     let cursor = 0n;
     for await (const raw of fileExtentItems(tree, ino, sectorsize)) {
+      if (maxItems !== undefined && segs.length >= maxItems) return null;
       if (segs.length >= MAX_SEGMENTS) throw new UnsupportedError(`emulating changes to a file with more than ${MAX_SEGMENTS} extents (inode ${ino} of tree ${tree.root.id})`);
       if (raw.fileOffset > cursor) segs.push({ kind: 'hole', fileOffset: cursor, length: raw.fileOffset - cursor, explicit: false });
       const e = raw.extent;

@@ -31,6 +31,7 @@ import { EmulatedDisk } from './emulated-disk.js';
 import type { ExtentRefs } from './extent-refs.js';
 import { emulatedExtent, shifted, type Segment } from './file-map.js';
 import type { Op } from './trace.js';
+import type { ImageIndex } from './image-index.js';
 import { View, type EmuInode } from './view.js';
 
 export interface MachineOptions {
@@ -76,8 +77,8 @@ export class Machine {
     };
   }
 
-  static async create(btrfs: Btrfs, refs: ExtentRefs, options: MachineOptions): Promise<Machine> {
-    const view = await View.create(btrfs);
+  static async create(btrfs: Btrfs, refs: ExtentRefs, images: ImageIndex, options: MachineOptions): Promise<Machine> {
+    const view = await View.create(btrfs, images);
     const S = btrfs.filesystem.sectorsize;
     let imageEnd = 0n;
     for (const c of btrfs.filesystem.volume.chunks.all()) if (c.logical + c.length > imageEnd) imageEnd = c.logical + c.length;

@@ -7,15 +7,17 @@
 import type { Btrfs } from '../fs/btrfs.js';
 import { PathError, UsageError } from '../errors.js';
 import type { FileRef } from '../fs/read-path.js';
+import { mappings } from '../fs/file-extents.js';
 import { resolve, type FsNode, type PathContext } from '../fs/path.js';
 import { kindOfMode, type FileKind } from '../fs/stats.js';
 import { inodeId } from '../cache/page-key.js';
-import { InodeFlag, KeyType, ObjectId } from '../ondisk/constants.js';
+import { InodeFlag, KeyType, NAME_LEN, ObjectId } from '../ondisk/constants.js';
 import type { DirEntry } from '../ondisk/items/dir-item.js';
 import { key, U64_MAX } from '../ondisk/key.js';
 import { RootFlag } from '../ondisk/constants.js';
 import type { Tree } from '../tree/tree.js';
 import { FileMap, type ExtentReferences } from './file-map.js';
+import { ImageIndex } from './image-index.js';
 
 export interface EmuInode {
   /** inodeId(subvol, ino): the per-inode cache's owner. */
@@ -64,27 +66,31 @@ class ViewSubvol {
   readonly refs: ExtentReferences;
 }
 
-const PATH_CACHE_MAX = 100_000;
+const PATH_CACHE_MAX = 32_768;
 
 export class View {
   readonly partialRefs = new Set<bigint>();
   private readonly subvols = new Map<bigint, ViewSubvol>();
   private readonly pathCache = new Map<string, FsNode>();
+  private followedLink = false;
   private readonly entryNodes = new WeakMap<DirEntry, FsNode>();
   private readonly ctx: PathContext;
 
-  private constructor(private readonly btrfs: Btrfs, private nextSubvol: bigint, private readonly snapshotted: Set<bigint>) {
+  private constructor(private readonly btrfs: Btrfs, private readonly images: ImageIndex, private nextSubvol: bigint, private readonly snapshotted: Set<bigint>) {
     this.ctx = {
       root: btrfs.root,
       isDirectory: async (n) => (await this.kindOf(n)) === 'dir',
       isSymlink: async (n) => (await this.kindOf(n)) === 'symlink',
       lookup: (dir, name) => this.lookup(dir, name),
       enter: async (_dir, entry) => this.entryNodes.get(entry)!,
-      readlink: async (n) => this.btrfs.readlinkNode({ subvol: (await this.sub(n.subvol)).image, ino: n.ino }),
+      readlink: async (n) => {
+        this.followedLink = true;
+        return this.btrfs.readlinkNode({ subvol: (await this.sub(n.subvol)).image, ino: n.ino });
+      },
     };
   }
 
-  static async create(btrfs: Btrfs): Promise<View> {
+  static async create(btrfs: Btrfs, images = new ImageIndex(btrfs)): Promise<View> {
     let max = ObjectId.FIRST_FREE - 1n;
     const subvols = await btrfs.subvolumes();
     const snapshotted = new Set<bigint>();
@@ -94,7 +100,7 @@ export class View {
       snapshotted.add(s.id);
       for (const t of subvols) if (t.uuid === s.parentUuid) snapshotted.add(t.id);
     }
-    return new View(btrfs, max + 1n, snapshotted);
+    return new View(btrfs, images, max + 1n, snapshotted);
   }
 
   get sectorsize(): number {
@@ -102,12 +108,40 @@ export class View {
   }
 
   async resolve(path: string, syscall: string, follow = true): Promise<FsNode> {
-    const cacheKey = `${follow ? 'f' : 'n'}${path}`;
-    const hit = this.pathCache.get(cacheKey);
-    if (hit) return hit;
-    const node = await resolve(this.ctx, path, follow, syscall);
+    return (await this.resolveClean(path, syscall, follow)).node;
+  }
+
+  /**
+   * Resolve, and say whether the path names its node directly (no symlink, no ".."): only such
+   * results are cached, under the canonical path, so a change to one name invalidates one entry.
+   */
+  private async resolveClean(path: string, syscall: string, follow: boolean): Promise<{ node: FsNode; canonical: string | undefined }> {
+    const canon = canonicalPath(path);
+    const cacheKey = canon === undefined ? undefined : `${follow ? 'f' : 'n'}${canon}`;
+    const hit = cacheKey === undefined ? undefined : this.pathCache.get(cacheKey);
+    if (hit) return { node: hit, canonical: canon };
+    let node = canon === undefined || canon === '/' ? undefined : await this.fromParent(canon, syscall, follow);
+    if (!node) {
+      this.followedLink = false;
+      node = await resolve(this.ctx, path, follow, syscall);
+      if (cacheKey === undefined || this.followedLink) return { node, canonical: undefined };
+    }
     if (this.pathCache.size >= PATH_CACHE_MAX) this.pathCache.clear();
-    this.pathCache.set(cacheKey, node);
+    this.pathCache.set(cacheKey!, node);
+    return { node, canonical: canon };
+  }
+
+  /** One name looked up in the (cached) directory above it; undefined when the full walk must decide. */
+  private async fromParent(canon: string, syscall: string, follow: boolean): Promise<FsNode | undefined> {
+    const cut = canon.lastIndexOf('/');
+    const name = Buffer.from(canon.slice(cut + 1), 'utf8');
+    if (name.length > NAME_LEN) return undefined;
+    const parent = await this.resolveClean(canon.slice(0, cut) || '/', syscall, true).catch(() => undefined);
+    if (!parent || parent.canonical === undefined || (await this.kindOf(parent.node)) !== 'dir') return undefined;
+    const entry = await this.lookup(parent.node, name);
+    if (!entry) return undefined;
+    const node = this.entryNodes.get(entry)!;
+    if (follow && (await this.kindOf(node)) === 'symlink') return undefined;
     return node;
   }
 
@@ -138,35 +172,40 @@ export class View {
 
   /** Give the inode its own extent map (a copy of the image's items) before changing it. */
   async materialize(inode: EmuInode): Promise<FileMap> {
-    inode.map ??= await FileMap.fromImage(inode.tree, inode.ino, this.sectorsize, (await this.sub(inode.subvol)).refs);
-    return inode.map;
+    if (inode.map) return inode.map;
+    const refs = (await this.sub(inode.subvol)).refs;
+    const cached = await this.imageMap(inode);
+    inode.map = cached ? cached.clone(refs) : await FileMap.fromImage(inode.tree, inode.ino, this.sectorsize, refs);
+    return inode.map!;
   }
 
   /** A new empty regular file at `path` (whose directory must exist), taking `like`'s checksum flag. */
   async create(path: string, like: EmuInode): Promise<EmuInode> {
-    const { dir, name } = await this.parent(path, 'open');
+    const { dir, name, entry } = await this.parent(path, 'open');
     const sub = await this.sub(dir.subvol);
     const ino = sub.nextIno++;
     const inode = this.newInode(sub, ino, 'file', 0n, 1, like.nodatasum, new FileMap(sub.refs));
     inode.path = path;
     sub.inodes.set(ino, inode);
-    this.edit(sub, dir.ino, name, { ino, kind: 'file' });
+    this.edit(sub, dir.ino, name, { ino, kind: 'file' }, entry);
     return inode;
   }
 
   /** Remove a name; returns the inode when that was its last name. */
   async unlink(path: string): Promise<EmuInode | undefined> {
-    const { dir, name } = await this.parent(path, 'unlink');
+    const { dir, name, entry: canonical } = await this.parent(path, 'unlink');
     const entry = await this.lookup(dir, name);
     if (!entry) throw new PathError('ENOENT', 'unlink', path);
     const node = this.entryNodes.get(entry)!;
     if ((await this.kindOf(node)) === 'dir') throw new PathError('EISDIR', 'unlink', path);
     const inode = await this.inode(node);
     const sub = await this.sub(dir.subvol);
-    this.edit(sub, dir.ino, name, null);
+    this.edit(sub, dir.ino, name, null, canonical);
     inode.nlink--;
     if (inode.nlink > 0) return undefined;
+    // No name reaches it any more: forget it (its inode number is never reused).
     inode.dead = true;
+    sub.inodes.delete(inode.ino);
     return inode;
   }
 
@@ -175,7 +214,8 @@ export class View {
     const node = await this.resolve(src, 'snapshot');
     const from = await this.sub(node.subvol);
     if (node.placeholder || node.ino !== from.rootIno) throw new UsageError(`snapshot: ${src} is not a subvolume`);
-    const { dir, name } = await this.parent(dst, 'snapshot');
+    const { dir, name, entry } = await this.parent(dst, 'snapshot');
+    if (await this.lookup(dir, name)) throw new UsageError(`snapshot: ${dst}: EEXIST: file exists`);
     const id = this.nextSubvol++;
     const to = new ViewSubvol(id, from.image, from.tree, from.rootIno, readonly, true, from.nextIno, true, this.partialRefs);
     from.treeShared = true;
@@ -190,7 +230,7 @@ export class View {
       to.edits.set(dirIno, copy);
     }
     this.subvols.set(id, to);
-    this.edit(await this.sub(dir.subvol), dir.ino, name, { subvol: id });
+    this.edit(await this.sub(dir.subvol), dir.ino, name, { subvol: id }, entry);
     return id;
   }
 
@@ -205,29 +245,43 @@ export class View {
     const inode = {
       id: inodeId(sub.id, ino), subvol: sub.id, ino, tree: sub.tree, kind, size, nlink, nodatasum, map, path: '', dead: false,
     } as EmuInode;
+    // Until it changes, the file reads the image's items, from memory once loaded.
+    const view = this;
+    const unchanged = async function* (from: bigint, to: bigint) {
+      const map = await view.imageMap(inode);
+      if (map) yield* map.mappings(from, to);
+      else yield* mappings(inode.tree, inode.ino, view.sectorsize, from, to);
+    };
     inode.file = {
       subvol: sub.id, ino, tree: sub.tree, nodatasum,
       get size() { return inode.size; },
       get path() { return inode.path; },
-      get mappings() { return inode.map ? (from: bigint, to: bigint) => inode.map!.mappings(from, to) : undefined; },
+      get mappings() { return inode.map ? (from: bigint, to: bigint) => inode.map!.mappings(from, to) : unchanged; },
     } as FileRef;
     return inode;
   }
 
-  private async parent(path: string, syscall: string): Promise<{ dir: FsNode; name: Buffer }> {
+  /** The directory holding `path`'s last name, and the canonical path of that entry when known. */
+  private async parent(path: string, syscall: string): Promise<{ dir: FsNode; name: Buffer; entry: string | undefined }> {
     const parts = path.split('/').filter((c) => c !== '' && c !== '.');
     const last = parts.pop();
     if (last === undefined || last === '..') throw new PathError('EINVAL', syscall, path);
-    const dir = await this.resolve('/' + parts.join('/'), syscall);
+    const { node: dir, canonical } = await this.resolveClean('/' + parts.join('/'), syscall, true);
     if ((await this.kindOf(dir)) !== 'dir') throw new PathError('ENOTDIR', syscall, path);
-    return { dir, name: Buffer.from(last, 'utf8') };
+    return { dir, name: Buffer.from(last, 'utf8'), entry: canonical === undefined ? undefined : canonical === '/' ? `/${last}` : `${canonical}/${last}` };
   }
 
-  private edit(sub: ViewSubvol, dirIno: bigint, name: Buffer, entry: Entry | null): void {
+  private edit(sub: ViewSubvol, dirIno: bigint, name: Buffer, entry: Entry | null, path: string | undefined): void {
     let names = sub.edits.get(dirIno);
     if (!names) sub.edits.set(dirIno, (names = new Map()));
     names.set(name.toString('latin1'), entry);
-    this.pathCache.clear();
+    // Only names are added or removed (files, or a new snapshot where nothing was): no cached path
+    // lies below the changed one. Reached through a symlink or "..", its canonical path is unknown.
+    if (path === undefined) this.pathCache.clear();
+    else {
+      this.pathCache.delete(`f${path}`);
+      this.pathCache.delete(`n${path}`);
+    }
   }
 
   private async kindOf(node: FsNode): Promise<FileKind> {
@@ -235,7 +289,7 @@ export class View {
     const sub = await this.sub(node.subvol);
     const inode = sub.inodes.get(node.ino);
     if (inode) return inode.kind;
-    return kindOfMode((await this.btrfs.facts({ subvol: sub.image, ino: node.ino })).mode);
+    return this.images.kind(sub.image, node.ino);
   }
 
   private async lookup(dir: FsNode, name: Buffer): Promise<DirEntry | undefined> {
@@ -250,7 +304,7 @@ export class View {
       else if ('placeholder' in edit) node = placeholder();
       else node = { subvol: sub.id, ino: edit.ino };
     } else {
-      const found = await this.btrfs.child({ subvol: sub.image, ino: dir.ino }, name);
+      const found = await this.images.child(sub.image, dir.ino, name);
       if (!found) return undefined;
       if (!sub.emulated) node = found;
       else node = found.placeholder || found.subvol !== sub.image ? placeholder() : { subvol: sub.id, ino: found.ino };
@@ -258,6 +312,10 @@ export class View {
     const entry: DirEntry = { location: { objectid: node.ino, type: KeyType.INODE_ITEM, offset: 0n }, transid: 0n, type: 0, name, data: Buffer.alloc(0) };
     this.entryNodes.set(entry, node);
     return entry;
+  }
+
+  private async imageMap(inode: EmuInode): Promise<FileMap | null> {
+    return this.images.map(inode.tree, inode.ino);
   }
 
   private async sub(id: bigint): Promise<ViewSubvol> {
@@ -273,4 +331,11 @@ export class View {
     this.subvols.set(id, sub);
     return sub;
   }
+}
+
+/** "/a/b" for "//a/./b/", undefined when the path has ".." (then it does not name its node directly). */
+function canonicalPath(path: string): string | undefined {
+  const parts = path.split('/').filter((c) => c !== '' && c !== '.');
+  if (parts.includes('..')) return undefined;
+  return '/' + parts.join('/');
 }

@@ -18,12 +18,15 @@ export interface NumberedOp {
   op: Op;
 }
 
-export async function* readAll(btrfs: Btrfs, chunk = READ_ALL_CHUNK): AsyncGenerator<NumberedOp> {
+/** read-all of the view, or of the trees under `roots` (one after the other). */
+export async function* readAll(btrfs: Btrfs, chunk = READ_ALL_CHUNK, roots: readonly string[] = ['/']): AsyncGenerator<NumberedOp> {
   let line = 0;
-  for await (const e of walk(btrfs, '/', { follow: false })) {
-    if (e.kind !== 'file') continue;
-    if (e.facts.size > BigInt(Number.MAX_SAFE_INTEGER)) throw new UnsupportedError(`read-all of a file of ${e.facts.size} bytes`, { path: e.path });
-    const size = Number(e.facts.size);
-    for (let offset = 0; offset < size; offset += chunk) yield { line: ++line, op: { op: 'read', path: e.path, offset, length: chunk } };
+  for (const root of roots) {
+    for await (const e of walk(btrfs, root, { follow: false })) {
+      if (e.kind !== 'file') continue;
+      if (e.facts.size > BigInt(Number.MAX_SAFE_INTEGER)) throw new UnsupportedError(`read-all of a file of ${e.facts.size} bytes`, { path: e.path });
+      const size = Number(e.facts.size);
+      for (let offset = 0; offset < size; offset += chunk) yield { line: ++line, op: { op: 'read', path: e.path, offset, length: chunk } };
+    }
   }
 }

@@ -212,13 +212,21 @@ export class ReadPath {
     const S = this.SB;
     const firstPage = position / S;
     const endPage = (end + S - 1n) / S;
+    const user = inodeId(file.subvol, file.ino);
     let next = firstPage;
     for await (const m of this.mappingsOf(file, firstPage * S, endPage * S)) {
       const mEnd = m.fileOffset + m.length;
+      const keyOf = this.keyFunction(m, user);
       // A page belongs to the mapping that holds its first byte (an inline page covers its tail too).
       for (let p = next; p * S < mEnd && p < endPage; p++) {
         if (p * S < m.fileOffset) continue;
-        const page = await this.page(file, m, p);
+        const key = keyOf(p);
+        const hit = this.cache.lookup(key, user, Number(p));
+        let page: Buffer | undefined;
+        if (hit) {
+          this.counters.cache_hits++;
+          page = hit.data;
+        } else page = await this.miss(file, m, p, user, key);
         if (out && page) {
           const pageStart = p * S;
           const from = pageStart > position ? pageStart : position;
@@ -230,21 +238,41 @@ export class ReadPath {
     }
   }
 
+  /** Page key under this policy for every page of mapping `m` (what nameOf() gives, without the rest). */
+  private keyFunction(m: ReadMapping, user: string): (p: bigint) => string {
+    if (m.kind !== 'regular' || this.policy !== 'logical') return (p) => inodeIdPageKey(user, p);
+    const e = m.extent;
+    const S = this.SB;
+    const base = e.offset - m.where.itemOffset;
+    if (e.compression !== 0) return (p) => compressedPageKey(e.diskBytenr, (base + p * S) / S);
+    const logical = e.diskBytenr + base;
+    return (p) => logicalPageKey(logical + p * S);
+  }
+
   private async page(file: FileRef, m: ReadMapping, p: bigint): Promise<Buffer | undefined> {
     const user = inodeId(file.subvol, file.ino);
-    const name = this.nameOf(file, m, p);
-    const hit = this.cache.lookup(name.key, user, Number(p));
+    const key = this.keyFunction(m, user)(p);
+    const hit = this.cache.lookup(key, user, Number(p));
     if (hit) {
       this.counters.cache_hits++;
       return hit.data;
     }
-    if (m.kind === 'dirty') throw new Error(`internal: dirty page ${p} of ${file.path} is not resident`);
+    return this.miss(file, m, p, user, key);
+  }
+
+  private async miss(file: FileRef, m: ReadMapping, p: bigint, user: string, key: string): Promise<Buffer | undefined> {
+    if (m.kind === 'dirty') {
+      // Written back meanwhile (the flusher ran during this read): read it where it is now.
+      const now = await this.mappingAt(file, p);
+      if (now.kind === 'dirty') throw new Error(`internal: dirty page ${p} of ${file.path} is not resident`);
+      return this.page(file, now, p);
+    }
     this.counters.cache_misses++;
     const perInode = { owner: user, index: Number(p), perInode: true };
     if (m.kind === 'hole' || m.kind === 'prealloc') {
       // Zeros with no I/O: nothing to share, so always per-inode.
       const zero = this.keepData ? Buffer.alloc(this.S) : undefined;
-      this.cache.insert(name.key, zero, { accessed: true, ...perInode });
+      this.cache.insert(key, zero, { accessed: true, ...perInode });
       return zero;
     }
     if (m.kind === 'inline') {
@@ -255,7 +283,7 @@ export class ReadPath {
         const from = Number(p) * this.S;
         if (from < bytes.length) bytes.copy(page, 0, from, Math.min(bytes.length, from + this.S));
       }
-      this.cache.insert(name.key, page, { accessed: true, ...perInode });
+      this.cache.insert(key, page, { accessed: true, ...perInode });
       return page;
     }
     return m.extent.compression !== 0 ? this.fillCompressed(file, m, p, user) : this.fillRegular(file, m, p, user);
