@@ -161,6 +161,30 @@ for (const name of fixtureNames()) {
       }
     });
 
+    it('cat and extract read through the logical cache: each shared extent decompressed and verified once', async () => {
+      // The library's own read path as extract drives it: default budget, 1 MiB reads and readahead.
+      const images = await fixtureImages(name);
+      const lib = await open(images[0]!, { readaheadBytes: 1 << 20 });
+      try {
+        const seen = new Set<string>();
+        for (const e of manifest.entries) {
+          if (e.type !== 'file' || seen.has(`${e.subvol}:${e.ino}`)) continue;
+          seen.add(`${e.subvol}:${e.ino}`);
+          const file = await lib.fileRef(await lib.node(e.path, false), e.path);
+          const h = createHash('sha256');
+          for (let pos = 0n; pos < file.size; pos += 1n << 20n) h.update(await lib.readPath.read(file, pos, 1 << 20));
+          assert.equal(h.digest('hex'), e.sha256, e.path);
+        }
+        const c = lib.readPath.counters;
+        let compressedSectors = 0;
+        for (const n of scan.compressedExtents.values()) compressedSectors += Number(n) / S;
+        assert.equal(c.decompressions, scan.compressedExtents.size + scan.compressedInlineInodes);
+        assert.equal(c.csum_sectors_verified, scan.distinctSectors + compressedSectors);
+      } finally {
+        await lib.close();
+      }
+    });
+
     it('5: a cache hit never reads the disk and never verifies a checksum', async () => {
       const files = manifest.entries.filter((e) => e.type === 'file' && e.size > 0);
       const rnd = prng(7);

@@ -20,6 +20,9 @@ import type { CsumTree } from './csum-tree.js';
 import { mappings, type Mapping } from './file-extents.js';
 import type { Volume } from '../volume/volume.js';
 
+/** Largest read request of a direct read (the block layer splits larger ones). */
+const DIO_CHUNK = 1n << 20n;
+
 /**
  * Decompress `input` to exactly `outputLength` bytes. Regular extents zero-fill a short stream;
  * inline extents (`inline`) must decompress fully, as in the kernel.
@@ -163,10 +166,14 @@ export class ReadPath {
       const to = m.fileOffset + m.length < end ? m.fileOffset + m.length : end;
       if (to <= from || m.kind === 'hole' || m.kind === 'prealloc') continue;
       if (m.kind === 'regular' && m.extent.compression === 0) {
-        const sectorsEnd = ((to + S - 1n) / S) * S;
-        const logical = m.extent.diskBytenr + m.extent.offset + (from - m.where.itemOffset);
-        const bytes = await this.readExtent(file, logical, Number(sectorsEnd - from), from, m.store);
-        if (out && bytes) bytes.copy(out, Number(from - position), 0, Number(to - from));
+        // One request per megabyte at most, as the block layer splits a large direct I/O.
+        for (let at = from; at < to; at += DIO_CHUNK) {
+          const stop = at + DIO_CHUNK < to ? at + DIO_CHUNK : to;
+          const sectorsEnd = ((stop + S - 1n) / S) * S;
+          const logical = m.extent.diskBytenr + m.extent.offset + (at - m.where.itemOffset);
+          const bytes = await this.readExtent(file, logical, Number(sectorsEnd - at), at, m.store);
+          if (out && bytes) bytes.copy(out, Number(at - position), 0, Number(stop - at));
+        }
         continue;
       }
       this.counters.dio_fallbacks++;
