@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
-import { chmod, lchown, link, lutimes, mkdir, open, symlink } from 'node:fs/promises';
+// Synchronous file system calls on the output side: thousands of small creates, writes and metadata
+// calls each paid a thread-pool round trip with the promise API, which cost more than the work.
+import {
+  chmodSync, closeSync, ftruncateSync, lchownSync, linkSync, lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, writeFileSync, writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { CommandModule } from 'yargs';
@@ -40,28 +43,28 @@ function escapeName(path: string): string {
 
 async function writeFileData(fs: Btrfs, e: WalkEntry, dest: string, progress: { bytes: bigint }, read: ReadFn): Promise<void> {
   const file = await fs.fileRef(e.node, e.path);
-  const handle = await open(dest, 'w');
+  const fd = openSync(dest, 'w');
   try {
     let pos = 0n;
     while (pos < file.size) {
       const n = file.size - pos < BigInt(CHUNK) ? Number(file.size - pos) : CHUNK;
       const buf = await read(file, pos, n);
       if (buf.length === 0) break;
-      await handle.write(buf, 0, buf.length, Number(pos));
+      for (let done = 0; done < buf.length; ) done += writeSync(fd, buf, done, buf.length - done, Number(pos) + done);
       pos += BigInt(buf.length);
       progress.bytes += BigInt(buf.length);
     }
-    await handle.truncate(Number(file.size));
+    ftruncateSync(fd, Number(file.size));
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
-async function applyMeta(e: WalkEntry, dest: string, asRoot: boolean): Promise<void> {
+function applyMeta(e: WalkEntry, dest: string, asRoot: boolean): void {
   const f = e.facts;
-  if (asRoot) await lchown(dest, f.uid, f.gid);
-  if (e.kind !== 'symlink') await chmod(dest, f.mode & 0o7777);
-  await lutimes(dest, utime(f.atimeNs), utime(f.mtimeNs));
+  if (asRoot) lchownSync(dest, f.uid, f.gid);
+  if (e.kind !== 'symlink') chmodSync(dest, f.mode & 0o7777);
+  lutimesSync(dest, utime(f.atimeNs), utime(f.mtimeNs));
 }
 
 export const extractCommand: CommandModule<object, ExtractArgs> = {
@@ -85,7 +88,7 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
       const closeDirs = async (depth: number) => {
         while (openDirs.length && openDirs[openDirs.length - 1]![0].depth >= depth) {
           const [d, dest] = openDirs.pop()!;
-          await applyMeta(d, dest, asRoot);
+          applyMeta(d, dest, asRoot);
         }
       };
       // First name of each hard-linked inode, until all its names inside the tree have been seen.
@@ -108,9 +111,13 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
       const ignore = argv.ignoreErrors === true;
       const report = new DamageReport((line) => skipped.push(line));
       const salvager = new Salvager(fs, report.read);
-      const read: ReadFn = ignore ? (f, p, n) => salvager.read(f, p, n) : (f, p, n) => fs.readPath.read(f, p, n);
+      // One buffer for all file data: each piece is written out before the next is read.
+      const piece = Buffer.allocUnsafe(CHUNK);
+      const read: ReadFn = ignore
+        ? (f, p, n) => salvager.read(f, p, n)
+        : async (f, p, n) => piece.subarray(0, await fs.readPath.readInto(f, p, piece.subarray(0, n)));
       let rootDest: string | undefined;
-      await mkdir(argv.output, { recursive: true });
+      mkdirSync(argv.output, { recursive: true });
       for await (const e of walk(fs, argv.path, { follow: true, oneSubvolume: argv.oneSubvolume === true, ...(ignore ? { onError: report.entry } : {}) })) {
         if (rootDest === undefined) rootDest = e.kind === 'dir' ? argv.output : join(argv.output, basename(e.path) || 'root');
         const rel = e.depth === 0 ? '' : e.path.split('/').slice(-e.depth).join('/');
@@ -124,7 +131,7 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
         if (e.kind !== 'dir' && e.facts.nlink > 1) {
           const first = links.get(inodeId);
           if (first) {
-            await link(first.dest, dest);
+            linkSync(first.dest, dest);
             if (--first.left <= 0) links.delete(inodeId);
             continue;
           }
@@ -133,14 +140,14 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
         try {
           switch (e.kind) {
             case 'dir':
-              await mkdir(dest, { recursive: true });
+              mkdirSync(dest, { recursive: true });
               openDirs.push([e, dest]);
               break;
             case 'file':
               await writeFileData(fs, e, dest, counts, read);
               break;
             case 'symlink':
-              await symlink(await fs.readlinkNode(e.node), dest);
+              symlinkSync(await fs.readlinkNode(e.node), dest);
               break;
             case 'fifo':
             case 'chr':
@@ -172,7 +179,7 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
           if (links.get(inodeId)?.dest === dest) links.delete(inodeId); // its other names cannot link to it
           continue;
         }
-        if (e.kind !== 'dir') await applyMeta(e, dest, asRoot);
+        if (e.kind !== 'dir') applyMeta(e, dest, asRoot);
       }
       flushXattrs();
       await closeDirs(0);

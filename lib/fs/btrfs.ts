@@ -18,6 +18,7 @@ import { BtrfsBigIntStats, BtrfsStats, factsFromInode, kindOfMode, S_IFDIR, type
 import { backrefOf, listSubvolumes, rootRefMatches, type Subvolume } from './subvolumes.js';
 import type { Tree } from '../tree/tree.js';
 import { loadDecompress } from './decompress.js';
+import { ShareabilityOracle } from './shareable.js';
 
 export interface OpenOptions extends FilesystemOptions {
   /** Other member devices of a multi-device filesystem. */
@@ -65,11 +66,16 @@ export class Btrfs {
 
   private constructor(readonly filesystem: Filesystem, readonly root: FsNode, decompress: DecompressFn, csums: CsumTree, options: OpenOptions) {
     const fs = filesystem;
+    const oracle = new ShareabilityOracle(fs);
     this.readPath = new ReadPath(
-      { volume: fs.volume, csums, sectorsize: fs.sectorsize, checksummer: fs.checksummer, decompress },
+      {
+        volume: fs.volume, csums, sectorsize: fs.sectorsize, checksummer: fs.checksummer, decompress,
+        canBeShared: (file, extent, leaf) => oracle.canBeShared(file.subvol, extent, leaf),
+      },
       {
         policy: options.policy ?? 'logical',
-        cache: new LruPageCache(Math.floor((options.cacheBytes ?? 64 * 1024 * 1024) / fs.sectorsize)),
+        bypassUnshared: true,
+        cache: new LruPageCache(Math.floor((options.cacheBytes ?? 32 * 1024 * 1024) / fs.sectorsize)),
         ...(options.readaheadBytes !== undefined ? { readaheadBytes: options.readaheadBytes } : {}),
       },
     );
@@ -116,7 +122,7 @@ export class Btrfs {
     if (!pending) {
       pending = this.tree(node.subvol).then((t) => readInodeItem(t, node.ino));
       this.items.set(id, pending);
-      if (this.items.size > 65536) this.items.delete(this.items.keys().next().value as string);
+      if (this.items.size > 4096) this.items.delete(this.items.keys().next().value as string);
     }
     const item = await pending;
     if (!item) throw new CorruptError('directory entry points to an inode with no INODE_ITEM', { tree: node.subvol, key: `(${node.ino} INODE_ITEM 0)` });

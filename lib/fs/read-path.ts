@@ -14,7 +14,7 @@ import { compressedPageKey, inodeId, inodeIdPageKey, logicalPageKey, type CacheP
 import { LruPageCache, type PageCache } from '../cache/page-cache.js';
 import type { ReadCounters } from '../cache/counters.js';
 import { BtrfsError, ChecksumError, CorruptError, UsageError, type Location } from '../errors.js';
-import type { InlineExtent } from '../ondisk/items/file-extent.js';
+import type { InlineExtent, RegularExtent } from '../ondisk/items/file-extent.js';
 import type { Tree } from '../tree/tree.js';
 import type { CsumTree } from './csum-tree.js';
 import { mappings, type Mapping } from './file-extents.js';
@@ -74,6 +74,12 @@ export interface ReadPathOptions {
    * verify and decompress, but nothing is kept, and only access() can be used.
    */
   keepData?: boolean;
+  /**
+   * Read uncompressed file extents that no other file can reach straight into the caller's buffer,
+   * without caching them (streaming readers: cat, extract, readFile). Needs ctx.canBeShared; shared
+   * data still goes through the cache, so it is read and verified once. Never used by the emulator.
+   */
+  bypassUnshared?: boolean;
 }
 
 export interface DataContext {
@@ -88,6 +94,8 @@ export interface DataContext {
    * part this file extent references. Default: yes (cache it whole).
    */
   extentShared?: (diskBytenr: bigint, diskNumBytes: bigint) => boolean | Promise<boolean>;
+  /** Could a file other than `file` read this extent's data (see lib/fs/shareable.ts)? */
+  canBeShared?: (file: FileRef, extent: RegularExtent, leaf: bigint) => Promise<boolean>;
 }
 
 /** The key a page of a file has under a policy, and the logical data it holds. */
@@ -99,12 +107,18 @@ export interface PageName {
   perInode: boolean;
 }
 
+/** Largest piece a bypassing read verifies at once (bounds its buffer). */
+const DIRECT_PIECE_PAGES = 2048n;
+
 export class ReadPath {
   readonly policy: CachePolicy;
   readonly cache: PageCache;
   readonly counters: ReadCounters;
   readonly keepData: boolean;
+  readonly bypassUnshared: boolean;
   readonly sectorsize: number;
+  /** The last compressed extent decompressed for a bypassing read. */
+  private lastUnshared: { bytenr: bigint; data: Buffer } | undefined;
   private readonly S: number;
   private readonly SB: bigint;
   private readonly readaheadPages: number;
@@ -114,6 +128,7 @@ export class ReadPath {
     this.cache = options.cache ?? new LruPageCache(Infinity, options.counters);
     this.counters = options.counters ?? this.cache.counters;
     this.keepData = options.keepData ?? true;
+    this.bypassUnshared = options.bypassUnshared === true && this.policy === 'logical' && ctx.canBeShared !== undefined;
     this.S = ctx.sectorsize;
     this.SB = BigInt(ctx.sectorsize);
     this.sectorsize = ctx.sectorsize;
@@ -126,6 +141,17 @@ export class ReadPath {
     const out = Buffer.alloc(this.span(file, position, length));
     await this.run(file, position, out.length, out);
     return out;
+  }
+
+  /**
+   * Like read(), into the caller's buffer (reused across calls by streaming readers): returns how many
+   * bytes were read, fewer than out.length only at end of file. Every byte up to that is written.
+   */
+  async readInto(file: FileRef, position: bigint, out: Buffer): Promise<number> {
+    if (!this.keepData) throw new UsageError('this read path keeps no page data; use access()');
+    const n = this.span(file, position, out.length);
+    await this.run(file, position, n, out.subarray(0, n));
+    return n;
   }
 
   /** The work of read() without returning bytes (for a cache that only accounts). */
@@ -223,6 +249,12 @@ export class ReadPath {
     let next = firstPage;
     for await (const m of this.mappingsOf(file, firstPage * S, endPage * S)) {
       const mEnd = m.fileOffset + m.length;
+      if (out && this.bypassUnshared && m.kind === 'regular' && !m.store && !(await this.ctx.canBeShared!(file, m.extent, m.where.block))) {
+        next = m.extent.compression === 0
+          ? await this.readUnshared(file, m, next, endPage, position, end, out)
+          : await this.readUnsharedCompressed(file, m, next, endPage, position, end, out);
+        continue;
+      }
       const keyOf = this.keyFunction(m, user);
       // A page belongs to the mapping that holds its first byte (an inline page covers its tail too).
       for (let p = next; p * S < mEnd && p < endPage; p++) {
@@ -243,6 +275,68 @@ export class ReadPath {
         next = p + 1n;
       }
     }
+  }
+
+  /**
+   * Pages [max(next, m's first), min(m's end, endPage)) of an extent no other file can reach: read
+   * and verified into `out` directly, bounded pieces at a time, with no page cache in between.
+   * Returns the next page to read.
+   */
+  private async readUnshared(
+    file: FileRef, m: Mapping & { kind: 'regular' | 'prealloc' }, next: bigint, endPage: bigint, position: bigint, end: bigint, out: Buffer,
+  ): Promise<bigint> {
+    const S = this.SB;
+    const e = m.extent;
+    const base = e.diskBytenr + e.offset - m.where.itemOffset;
+    const mEndPage = (m.fileOffset + m.length + S - 1n) / S;
+    const stop = mEndPage < endPage ? mEndPage : endPage;
+    const first = m.fileOffset / S > next ? m.fileOffset / S : next;
+    for (let p = first; p < stop; ) {
+      let q = p + DIRECT_PIECE_PAGES < stop ? p + DIRECT_PIECE_PAGES : stop;
+      if (p * S >= position && q * S > end && q - 1n > p) q--; // a partial last page goes the copying way
+      const length = Number(q - p) * this.S;
+      if (p * S >= position && q * S <= end) {
+        // Whole sectors inside the caller's buffer: read and verify them in place, no copy.
+        const at = Number(p * S - position);
+        await this.readVerified(file, base + p * S, length, p * S, out.subarray(at, at + length));
+      } else {
+        const bytes = await this.readVerified(file, base + p * S, length, p * S);
+        const from = p * S > position ? p * S : position;
+        const to = q * S < end ? q * S : end;
+        bytes.copy(out, Number(from - position), Number(from - p * S), Number(to - p * S));
+      }
+      p = q;
+    }
+    return stop > next ? stop : next;
+  }
+
+  /**
+   * The same for a compressed extent no other file can reach: decompressed once (the last one is
+   * kept, for a reader whose pieces end inside it) and copied out.
+   */
+  private async readUnsharedCompressed(
+    file: FileRef, m: Mapping & { kind: 'regular' | 'prealloc' }, next: bigint, endPage: bigint, position: bigint, end: bigint, out: Buffer,
+  ): Promise<bigint> {
+    const S = this.SB;
+    const e = m.extent;
+    const itemStart = m.where.itemOffset;
+    const mEndPage = (m.fileOffset + m.length + S - 1n) / S;
+    const stop = mEndPage < endPage ? mEndPage : endPage;
+    const first = m.fileOffset / S > next ? m.fileOffset / S : next;
+    if (first >= stop) return next;
+    let data = this.lastUnshared?.bytenr === e.diskBytenr ? this.lastUnshared.data : undefined;
+    if (!data) {
+      const stored = await this.readVerified(file, e.diskBytenr, Number(e.diskNumBytes), itemStart - e.offset);
+      data = this.decompress(e.compression, stored, Number(e.ramBytes), false, file, itemStart, e.diskBytenr);
+      this.lastUnshared = { bytenr: e.diskBytenr, data };
+    }
+    const from = first * S > position ? first * S : position;
+    const to = stop * S < end ? stop * S : end;
+    const src = Number(e.offset + from - itemStart);
+    const copied = data.copy(out, Number(from - position), Math.min(src, data.length), Math.min(src + Number(to - from), data.length));
+    // Bytes past ram_bytes (a tail page) read as zeros; `out` may be a reused buffer.
+    out.fill(0, Number(from - position) + copied, Number(to - position));
+    return stop;
   }
 
   /** Page key under this policy for every page of mapping `m` (what nameOf() gives, without the rest). */
@@ -409,7 +503,7 @@ export class ReadPath {
    * Read `length` bytes at `logical`, verifying each sector against the csum tree. A sector that
    * fails is re-read from the other copies; only when every copy fails is it an error.
    */
-  async readVerified(file: FileRef, logical: bigint, length: number, fileOffset: bigint): Promise<Buffer> {
+  async readVerified(file: FileRef, logical: bigint, length: number, fileOffset: bigint, into?: Buffer): Promise<Buffer> {
     const { volume, csums, checksummer } = this.ctx;
     const S = this.S;
     const sectors = length / S;
@@ -429,7 +523,7 @@ export class ReadPath {
     let readError: BtrfsError | undefined;
     for (; firstMirror < copies; firstMirror++) {
       try {
-        buf = await this.diskRead(logical, length, firstMirror);
+        buf = await this.diskRead(logical, length, firstMirror, into);
         break;
       } catch (e) {
         if (!(e instanceof BtrfsError)) throw e;
@@ -439,7 +533,8 @@ export class ReadPath {
     if (!buf) throw readError!;
     if (!sums) return buf;
     for (let i = 0; i < sectors; i++) {
-      const sector = buf.subarray(i * S, (i + 1) * S);
+      // A plain view: Buffer#subarray per sector costs more than checksumming it with crc32c.
+      const sector = new Uint8Array(buf.buffer, buf.byteOffset + i * S, S);
       this.counters.csum_sectors_verified++;
       if (checksummer.matches(sector, sums.sums, i * checksummer.size)) continue;
       const expected = sums.sums.subarray(i * checksummer.size, (i + 1) * checksummer.size).toString('hex');
@@ -466,9 +561,9 @@ export class ReadPath {
     return buf;
   }
 
-  private async diskRead(logical: bigint, length: number, mirror: number): Promise<Buffer> {
+  private async diskRead(logical: bigint, length: number, mirror: number, into?: Buffer): Promise<Buffer> {
     this.counters.disk_reads++;
     this.counters.disk_bytes += length;
-    return this.ctx.volume.read(logical, length, mirror);
+    return this.ctx.volume.read(logical, length, mirror, into);
   }
 }

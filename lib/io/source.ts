@@ -9,8 +9,11 @@ export interface ImageSource {
   /** For messages: a path, or a description such as "buffer" or "disk.img partition 2". */
   readonly name: string;
   readonly size: number;
-  /** Exactly `length` bytes at `position`; an IoError if the source ends first. */
-  read(position: number, length: number): Promise<Buffer>;
+  /**
+   * Exactly `length` bytes at `position`; an IoError if the source ends first. With `into` (at least
+   * `length` bytes), the bytes land there and `into` is returned: no allocation per read.
+   */
+  read(position: number, length: number, into?: Buffer): Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -47,9 +50,9 @@ export class FileSource implements ImageSource {
     return new FileSource(name, size, handle);
   }
 
-  async read(position: number, length: number): Promise<Buffer> {
+  async read(position: number, length: number, into?: Buffer): Promise<Buffer> {
     checkRange(this, position, length);
-    const buf = Buffer.allocUnsafe(length);
+    const buf = into ?? Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
       let n: number;
@@ -90,8 +93,12 @@ export class BufferSource implements ImageSource {
   constructor(private readonly buf: Buffer, readonly name = 'buffer') {
     this.size = buf.length;
   }
-  async read(position: number, length: number): Promise<Buffer> {
+  async read(position: number, length: number, into?: Buffer): Promise<Buffer> {
     checkRange(this, position, length);
+    if (into) {
+      this.buf.copy(into, 0, position, position + length);
+      return into;
+    }
     return Buffer.from(this.buf.subarray(position, position + length));
   }
   async close(): Promise<void> {}
@@ -104,9 +111,9 @@ export class SliceSource implements ImageSource {
       throw new IoError(`slice of ${size} bytes at ${start} does not fit in ${base.size} bytes`, { device: base.name });
     }
   }
-  async read(position: number, length: number): Promise<Buffer> {
+  async read(position: number, length: number, into?: Buffer): Promise<Buffer> {
     checkRange(this, position, length);
-    return this.base.read(this.start + position, length);
+    return this.base.read(this.start + position, length, into);
   }
   async close(): Promise<void> {
     await this.base.close();

@@ -46,7 +46,7 @@ export class BlockReader {
     private readonly sectorsize: number,
     options: BlockReaderOptions = {},
   ) {
-    this.maxBlocks = Math.max(16, Math.floor((options.cacheBytes ?? 64 * 1024 * 1024) / nodesize));
+    this.maxBlocks = Math.max(16, Math.floor((options.cacheBytes ?? 32 * 1024 * 1024) / nodesize));
   }
 
   async read(bytenr: bigint, expect: BlockExpectation = {}): Promise<TreeBlock> {

@@ -64,8 +64,8 @@ export class Volume {
    * chosen device is missing is served by another copy that is present: a missing device has nothing
    * to compare, and a multi-unit read then still succeeds when each unit has some copy.
    */
-  async read(logical: bigint, length: number, mirror = 0): Promise<Buffer> {
-    return this.readRange(logical, length, mirror, false);
+  async read(logical: bigint, length: number, mirror = 0, into?: Buffer): Promise<Buffer> {
+    return this.readRange(logical, length, mirror, false, into);
   }
 
   /**
@@ -76,7 +76,8 @@ export class Volume {
     return this.readRange(logical, length, mirror, true);
   }
 
-  private async readRange(logical: bigint, length: number, mirror: number, strict: boolean): Promise<Buffer> {
+  /** With `into`, the bytes land in `into` (device reads go straight there where they can). */
+  private async readRange(logical: bigint, length: number, mirror: number, strict: boolean, into?: Buffer): Promise<Buffer> {
     if (!Number.isSafeInteger(length) || length < 0 || length > MAX_LOGICAL_READ) {
       throw new IoError(`logical read of ${length} bytes is out of bounds`, { logical });
     }
@@ -89,33 +90,34 @@ export class Volume {
     const mirrors = parity ? this.mirrorCount(logical) : copiesOf(chunk.profile, chunk);
     const m = mirror % mirrors;
     if (strict && parity && m !== 0) throw new IoError(`RAID5/6 mirror ${m} is a rebuild, not a stored copy`, { logical, mirror: m });
-    let out: Buffer | undefined;
+    let out: Buffer | undefined = into;
     let done = 0;
     while (done < length) {
       const at = logical + BigInt(done);
       const offset = at - chunk.logical;
       const unit = mapOffset(chunk, chunk.profile, offset);
       const n = Math.min(length - done, Number(unit.unitRemaining));
+      const target = out?.subarray(done, done + n);
       let piece: Buffer;
       if (parity && m > 0) piece = await this.rebuildUnit(chunk, offset, n, at, m);
-      else if (parity) piece = await this.readPhysical(chunk, unit.copies[0]!, n, at, m);
-      else if (strict) piece = await this.readPhysical(chunk, unit.copies[m % unit.copies.length]!, n, at, m);
-      else piece = await this.readMirrored(chunk, unit.copies, m, n, at);
+      else if (parity) piece = await this.readPhysical(chunk, unit.copies[0]!, n, at, m, target);
+      else if (strict) piece = await this.readPhysical(chunk, unit.copies[m % unit.copies.length]!, n, at, m, target);
+      else piece = await this.readMirrored(chunk, unit.copies, m, n, at, target);
       // Most reads fall inside one stripe unit: hand back that piece without a second copy.
-      if (done === 0 && n === length) return piece;
+      if (!out && done === 0 && n === length) return piece;
       out ??= Buffer.allocUnsafe(length);
-      piece.copy(out, done);
+      if (piece !== target) piece.copy(out, done);
       done += n;
     }
     return out ?? Buffer.alloc(0);
   }
 
-  private async readMirrored(chunk: MappedChunk, copies: StripePlace[], mirror: number, length: number, logical: bigint): Promise<Buffer> {
+  private async readMirrored(chunk: MappedChunk, copies: StripePlace[], mirror: number, length: number, logical: bigint, into?: Buffer): Promise<Buffer> {
     const wanted = copies[mirror % copies.length]!;
-    if (!this.isMissing(chunk.stripes[wanted.stripe]!.devid)) return this.readPhysical(chunk, wanted, length, logical, mirror);
+    if (!this.isMissing(chunk.stripes[wanted.stripe]!.devid)) return this.readPhysical(chunk, wanted, length, logical, mirror, into);
     for (let i = 1; i < copies.length; i++) {
       const other = copies[(mirror + i) % copies.length]!;
-      if (!this.isMissing(chunk.stripes[other.stripe]!.devid)) return this.readPhysical(chunk, other, length, logical, mirror);
+      if (!this.isMissing(chunk.stripes[other.stripe]!.devid)) return this.readPhysical(chunk, other, length, logical, mirror, into);
     }
     return this.readPhysical(chunk, wanted, length, logical, mirror); // throws MissingDeviceError
   }
@@ -161,7 +163,7 @@ export class Volume {
     }
   }
 
-  private async readPhysical(chunk: MappedChunk, place: StripePlace, length: number, logical: bigint, mirror: number): Promise<Buffer> {
+  private async readPhysical(chunk: MappedChunk, place: StripePlace, length: number, logical: bigint, mirror: number, into?: Buffer): Promise<Buffer> {
     const stripe = chunk.stripes[place.stripe]!;
     const device = this.devices.get(stripe.devid);
     if (!device) {
@@ -172,7 +174,7 @@ export class Volume {
         device: device.source.name, devid: stripe.devid, physical: place.physical, logical, mirror,
       });
     }
-    return device.source.read(Number(place.physical), length);
+    return device.source.read(Number(place.physical), length, into);
   }
 }
 
