@@ -27,6 +27,7 @@ export interface ExtractArgs extends ImageArgs {
 type ReadFn = (file: FileRef, position: bigint, length: number) => Promise<Buffer>;
 
 const CHUNK = 1024 * 1024;
+const WRITE_PIECE = 128 * 1024;
 
 /**
  * A time for utimes. Node takes seconds as a double (sub-microsecond digits are lost) and replaces
@@ -50,7 +51,9 @@ async function writeFileData(fs: Btrfs, e: WalkEntry, dest: string, progress: { 
       const n = file.size - pos < BigInt(CHUNK) ? Number(file.size - pos) : CHUNK;
       const buf = await read(file, pos, n);
       if (buf.length === 0) break;
-      for (let done = 0; done < buf.length; ) done += writeSync(fd, buf, done, buf.length - done, Number(pos) + done);
+      // Written in 128 KiB pieces: measured here, 1 MiB writes into the page cache ran at a tenth of
+      // the speed (dd shows the same), while reads stay large to keep per-call work low.
+      for (let done = 0; done < buf.length; ) done += writeSync(fd, buf, done, Math.min(WRITE_PIECE, buf.length - done), Number(pos) + done);
       pos += BigInt(buf.length);
       progress.bytes += BigInt(buf.length);
     }
