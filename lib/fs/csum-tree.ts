@@ -23,9 +23,8 @@ export class CsumTree {
     const present = new Uint8Array(sectors);
     if (!this.tree || sectors === 0) return { sums, present };
     const end = logical + BigInt(sectors) * S;
-    const floor = await this.tree.floor(key(ObjectId.EXTENT_CSUM, KeyType.EXTENT_CSUM, logical));
-    const start = floor && floor.key.objectid === ObjectId.EXTENT_CSUM && floor.key.type === KeyType.EXTENT_CSUM ? floor.key.offset : logical;
-    for await (const it of this.tree.range(key(ObjectId.EXTENT_CSUM, KeyType.EXTENT_CSUM, start), key(ObjectId.EXTENT_CSUM, KeyType.EXTENT_CSUM, end - 1n))) {
+    for await (const it of this.tree.rangeWithFloor(key(ObjectId.EXTENT_CSUM, KeyType.EXTENT_CSUM, logical), key(ObjectId.EXTENT_CSUM, KeyType.EXTENT_CSUM, end - 1n))) {
+      if (it.key.objectid !== ObjectId.EXTENT_CSUM || it.key.type !== KeyType.EXTENT_CSUM) continue;
       if (it.data.length % size !== 0) {
         throw new CorruptError(`csum item size ${it.data.length} is not a multiple of ${size}`, { tree: ObjectId.CSUM_TREE, block: it.block, slot: it.slot });
       }
@@ -35,11 +34,12 @@ export class CsumTree {
       const itemEnd = itemStart + BigInt(count) * S;
       const from = itemStart > logical ? itemStart : logical;
       const to = itemEnd < end ? itemEnd : end;
-      for (let at = from; at < to; at += S) {
-        const src = Number((at - itemStart) / S) * size;
-        const dst = Number((at - logical) / S);
-        it.data.copy(sums, dst * size, src, src + size);
-        present[dst] = 1;
+      if (from < to) {
+        const src = Number((from - itemStart) / S) * size;
+        const dst = Number((from - logical) / S);
+        const n = Number((to - from) / S);
+        it.data.copy(sums, dst * size, src, src + n * size);
+        present.fill(1, dst, dst + n);
       }
     }
     return { sums, present };

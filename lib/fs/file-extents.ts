@@ -30,11 +30,11 @@ export interface RawFileExtent {
 
 /** EXTENT_DATA items of inode `ino` whose range ends after `from`, in file order, validated. */
 export async function* fileExtentItems(tree: Tree, ino: bigint, sectorsize: number, from = 0n): AsyncGenerator<RawFileExtent> {
-  const floor = await tree.floor(key(ino, KeyType.EXTENT_DATA, from));
-  const start = floor && floor.key.objectid === ino && floor.key.type === KeyType.EXTENT_DATA ? floor.key.offset : 0n;
   const S = BigInt(sectorsize);
   let lastEnd = -1n;
-  for await (const it of tree.range(key(ino, KeyType.EXTENT_DATA, start), key(ino, KeyType.EXTENT_DATA, U64_MAX))) {
+  // The floor item holds `from` when it is one of this inode's extents; anything else before is skipped.
+  for await (const it of tree.rangeWithFloor(key(ino, KeyType.EXTENT_DATA, from), key(ino, KeyType.EXTENT_DATA, U64_MAX))) {
+    if (it.key.objectid !== ino || it.key.type !== KeyType.EXTENT_DATA) continue;
     const where: Where = { block: it.block, slot: it.slot, itemOffset: it.key.offset };
     const fail = (what: string) => new CorruptError(`corrupt leaf: ${what}`, { tree: tree.root.id, block: it.block, slot: it.slot, key: formatKey(it.key) });
     const extent = wrapItem(() => decodeFileExtent(it.data), tree.root.id, it);

@@ -88,11 +88,23 @@ export class Tree {
   }
 
   /** Items with min <= key <= max, in key order. */
-  async *range(min: Key, max: Key): AsyncGenerator<TreeItem> {
+  range(min: Key, max: Key): AsyncGenerator<TreeItem> {
+    return this.walkFrom(min, max, false);
+  }
+
+  /**
+   * The item with the greatest key <= min (if any), then the items with min < key <= max: a floor
+   * lookup and a range in one descent, for ranges that start inside an item (file extents, csums).
+   */
+  rangeWithFloor(min: Key, max: Key): AsyncGenerator<TreeItem> {
+    return this.walkFrom(min, max, true);
+  }
+
+  private async *walkFrom(min: Key, max: Key, withFloor: boolean): AsyncGenerator<TreeItem> {
     const path = await this.descend(min);
     const leafStep = path[path.length - 1]!;
-    // descend() left the leaf slot at the last key <= min; start at the first key >= min.
-    if (leafStep.slot < 0 || compareKeys(leafStep.block.items[leafStep.slot]!.key, min) < 0) leafStep.slot++;
+    // descend() left the leaf slot at the last key <= min; start there or at the first key >= min.
+    if (leafStep.slot < 0 || (!withFloor && compareKeys(leafStep.block.items[leafStep.slot]!.key, min) < 0)) leafStep.slot++;
     let previous: Key | undefined;
     for (;;) {
       const leaf = path[path.length - 1]!;
