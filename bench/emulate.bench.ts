@@ -16,6 +16,7 @@ import { walk } from '../lib/fs/walk.js';
 import { open, type Btrfs } from '../lib/index.js';
 import { ensureDir, mib, timeLens } from './measure.js';
 import type { BenchContext } from './run.js';
+import { prng } from '../test/helpers/prng.js';
 
 const POLICIES: CachePolicy[] = ['per-inode', 'logical'];
 const TRACE_OPS = 1_000_000;
@@ -98,14 +99,7 @@ export async function run(ctx: BenchContext): Promise<void> {
 /** A deterministic trace over the bench image's files; every operation is valid when it runs. */
 async function writeTrace(fs: Btrfs, path: string, total: number): Promise<Record<string, number>> {
   const S = fs.filesystem.sectorsize;
-  let state = 0x9e3779b9;
-  const rnd = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rnd = prng(0x9e3779b9);
   const int = (n: number) => Math.floor(rnd() * n);
   const pick = <T>(xs: T[]) => xs[int(xs.length)]!;
   const sizes = new Map<string, number>();

@@ -17,18 +17,8 @@ import { diskKey } from '../lib/ondisk/key.js';
 import { HEADER_SIZE } from '../lib/ondisk/node.js';
 import { superBlock } from '../lib/ondisk/superblock.js';
 import { fixtureImages } from './helpers/fixtures.js';
+import { prng as rng } from './helpers/prng.js';
 
-/** mulberry32: small, seedable, good enough to pick bytes. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function expectOnlyLibraryErrors(what: string, run: () => Promise<unknown>): Promise<void> {
   try {

@@ -259,17 +259,9 @@ function resized(b: Buffer, size: number): Buffer {
 
 // --- random workloads ---------------------------------------------------------------------------------
 
-/** mulberry32: a small seeded PRNG, so every run of a test sees the same trace. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from './helpers/prng.js';
+
+export { prng };
 
 export interface TraceOptions {
   seed: number;

@@ -15,19 +15,9 @@ import { compsize } from '../lib/usage/compsize.js';
 import { du } from '../lib/usage/du.js';
 import { sharing } from '../lib/usage/sharing.js';
 import { FIXTURES_CACHE_DIR, fixtureImages } from './helpers/fixtures.js';
+import { prng as rng } from './helpers/prng.js';
 import { sharedSubtreesImage } from './resolve-shared-subtrees.test.js';
 
-/** mulberry32: a small seeded generator, so a failure names a seed that reproduces it. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Target {
   logical: bigint;

@@ -1,25 +1,10 @@
 // Comparing what btrfs-lens shows with what the mounted kernel showed (a fixture's manifest).
 
 import type { EntryInfo } from '../../lib/fs/entry-info.js';
+import type { ManifestEntry } from './manifest.js';
 
-export interface ManifestEntryLike {
-  path: string;
-  type: string;
-  subvol: number;
-  ino: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  nlink: number;
-  atime: string;
-  mtime: string;
-  ctime: string;
-  otime: string;
-  target?: string | undefined;
-  rdev?: [number, number] | undefined;
-  xattrs: Record<string, string>;
-}
+/** A manifest entry: what the kernel showed (test/helpers/manifest.ts is its schema). */
+export type ManifestEntryLike = ManifestEntry;
 
 const FIELDS = ['type', 'subvol', 'ino', 'mode', 'uid', 'gid', 'size', 'nlink', 'atime', 'mtime', 'ctime', 'otime', 'target', 'rdev', 'xattrs'] as const;
 
