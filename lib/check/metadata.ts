@@ -3,15 +3,15 @@
 // generation and features. A good copy (or a rebuild from parity) carries the walk on; a block reached
 // twice from one tree, or with keys outside what its parent promised, is a structural problem.
 
-import { BtrfsError, ChecksumError, CorruptError } from '../errors.js';
+import { BtrfsError, CorruptError } from '../errors.js';
 import type { Filesystem } from '../fs/filesystem.js';
-import { CSUM_SIZE, KeyType, ObjectId, CompatRoFeature } from '../ondisk/constants.js';
-import { checkTreeBlock, isFsTree, type CheckContext } from '../ondisk/check.js';
+import { KeyType, ObjectId, CompatRoFeature } from '../ondisk/constants.js';
+import { isFsTree, type CheckContext } from '../ondisk/check.js';
 import { compareKeys, formatKey, type Key } from '../ondisk/key.js';
 import { decodeRootItem } from '../ondisk/items/root-item.js';
-import { itemData, parseTreeBlock, type TreeBlock } from '../ondisk/node.js';
+import { itemData, type TreeBlock } from '../ondisk/node.js';
 import { metadataFsid } from '../ondisk/superblock.js';
-import { formatUuid } from '../ondisk/uuid.js';
+import { verifyTreeBlock } from '../tree/verify-block.js';
 import { copiesOf, parityStripes } from '../volume/raid.js';
 import { problemFrom, type ProblemLog } from './problem.js';
 
@@ -208,25 +208,8 @@ export class MetadataChecker {
   }
 
   private verify(buf: Buffer, bytenr: bigint, expect: Expect): TreeBlock {
-    const c = this.fs.checksummer;
-    const loc = { logical: bytenr, tree: expect.tree };
-    if (!c.matches(buf.subarray(CSUM_SIZE), buf, 0)) {
-      const actual = Buffer.from(c.digest(buf.subarray(CSUM_SIZE))).toString('hex');
-      throw new ChecksumError('tree block', buf.subarray(0, c.size).toString('hex'), actual, loc);
-    }
-    const block = parseTreeBlock(buf);
-    const h = block.header;
-    if (h.bytenr !== bytenr) throw new CorruptError(`tree block bytenr mismatch, have ${h.bytenr} expect ${bytenr}`, loc);
-    if (!h.fsid.equals(this.fsid)) throw new CorruptError(`tree block fsid mismatch, have ${formatUuid(h.fsid)} expect ${formatUuid(this.fsid)}`, loc);
-    if (h.level !== expect.level) throw new CorruptError(`tree block level mismatch, have ${h.level} expect ${expect.level}`, loc);
-    if (h.generation !== expect.generation) throw new CorruptError(`parent transid verify failed, have ${h.generation} expect ${expect.generation}`, loc);
-    if (expect.firstKey) {
-      const first = h.level === 0 ? block.items[0]?.key : block.ptrs[0]?.key;
-      if (!first) throw new CorruptError(`tree block is empty but its parent expects first key ${formatKey(expect.firstKey)}`, loc);
-      if (compareKeys(first, expect.firstKey) !== 0) throw new CorruptError(`tree first key mismatch, have ${formatKey(first)} expect ${formatKey(expect.firstKey)}`, loc);
-    }
-    checkTreeBlock(block, { ...this.ctx, tree: expect.tree });
-    return block;
+    return verifyTreeBlock(buf, bytenr, expect, { ...this.ctx, checksummer: this.fs.checksummer, fsid: this.fsid }, { logical: bytenr, tree: expect.tree });
   }
+
 }
 

@@ -57,7 +57,11 @@ export class Filesystem {
       const sb = devices.superblock;
       const chunks = ChunkMap.fromSuperblock(sb);
       const volume = new Volume(chunks, devices.devices);
-      const blocks = new BlockReader(volume, devices.checksummer, metadataFsid(sb), sb.nodesize, sb.sectorsize, {
+      const verify = {
+        checksummer: devices.checksummer, fsid: metadataFsid(sb), nodesize: sb.nodesize, sectorsize: sb.sectorsize,
+        csumSize: devices.checksummer.size, superGeneration: sb.generation, incompat: sb.incompat_flags,
+      };
+      const blocks = new BlockReader(volume, verify, {
         ...(options.treeCacheBytes !== undefined ? { cacheBytes: options.treeCacheBytes } : {}),
       });
       const chunkTree = new Tree(blocks, { id: ObjectId.CHUNK_TREE, bytenr: sb.chunk_root, level: sb.chunk_root_level, generation: sb.chunk_root_generation });

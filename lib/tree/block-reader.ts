@@ -2,22 +2,12 @@
 // what the parent promised (bytenr, fsid, level, generation, first key) and the tree-checker.
 // Verified blocks are kept in an LRU so a hot path never re-reads or re-verifies them.
 
-import type { Checksummer } from '../checksum/index.js';
-import { BtrfsError, ChecksumError, CorruptError, type Location } from '../errors.js';
-import { CSUM_SIZE } from '../ondisk/constants.js';
-import { checkTreeBlock } from '../ondisk/check.js';
-import { compareKeys, formatKey, type Key } from '../ondisk/key.js';
-import { parseTreeBlock, type TreeBlock } from '../ondisk/node.js';
-import { formatUuid } from '../ondisk/uuid.js';
+import { BtrfsError, CorruptError, type Location } from '../errors.js';
+import type { TreeBlock } from '../ondisk/node.js';
 import type { Volume } from '../volume/volume.js';
+import { expectationMismatch, verifyTreeBlock, type BlockExpectation, type VerifyContext } from './verify-block.js';
 
-export interface BlockExpectation {
-  /** Tree id, for messages and the owner check of tree roots. */
-  tree?: bigint | undefined;
-  level?: number | undefined;
-  generation?: bigint | undefined;
-  firstKey?: Key | undefined;
-}
+export type { BlockExpectation } from './verify-block.js';
 
 export interface BlockReaderOptions {
   /** Bytes of verified tree blocks to keep (default 64 MiB). */
@@ -40,13 +30,10 @@ export class BlockReader {
 
   constructor(
     private readonly volume: Volume,
-    private readonly checksummer: Checksummer,
-    private readonly fsid: Buffer,
-    private readonly nodesize: number,
-    private readonly sectorsize: number,
+    private readonly ctx: VerifyContext,
     options: BlockReaderOptions = {},
   ) {
-    this.maxBlocks = Math.max(16, Math.floor((options.cacheBytes ?? 32 * 1024 * 1024) / nodesize));
+    this.maxBlocks = Math.max(16, Math.floor((options.cacheBytes ?? 32 * 1024 * 1024) / ctx.nodesize));
   }
 
   async read(bytenr: bigint, expect: BlockExpectation = {}): Promise<TreeBlock> {
@@ -64,7 +51,7 @@ export class BlockReader {
       block = await pending;
     }
     // Parent-promised facts are checked on every use: the same block may be reached from elsewhere.
-    const mismatch = this.expectationMismatch(block, expect);
+    const mismatch = expectationMismatch(block, expect);
     if (mismatch) throw new CorruptError(mismatch, this.loc(bytenr, expect));
     return block;
   }
@@ -76,29 +63,15 @@ export class BlockReader {
     return loc;
   }
 
-  private expectationMismatch(block: TreeBlock, expect: BlockExpectation): string | undefined {
-    const h = block.header;
-    if (expect.level !== undefined && h.level !== expect.level) return `tree block level mismatch, have ${h.level} expect ${expect.level}`;
-    if (expect.generation !== undefined && h.generation !== expect.generation) {
-      return `parent transid verify failed, have ${h.generation} expect ${expect.generation}`;
-    }
-    if (expect.firstKey) {
-      const first = h.level === 0 ? block.items[0]?.key : block.ptrs[0]?.key;
-      if (!first) return `tree block is empty but its parent expects first key ${formatKey(expect.firstKey)}`;
-      if (compareKeys(first, expect.firstKey) !== 0) return `tree first key mismatch, have ${formatKey(first)} expect ${formatKey(expect.firstKey)}`;
-    }
-    return undefined;
-  }
-
   private async readVerified(bytenr: bigint, expect: BlockExpectation): Promise<TreeBlock> {
-    if (bytenr % BigInt(this.sectorsize) !== 0n) throw new CorruptError(`tree block ${bytenr} is not aligned to sectorsize`, this.loc(bytenr, expect));
+    if (bytenr % BigInt(this.ctx.sectorsize) !== 0n) throw new CorruptError(`tree block ${bytenr} is not aligned to sectorsize`, this.loc(bytenr, expect));
     const copies = this.volume.mirrorCount(bytenr);
     let firstError: BtrfsError | undefined;
     for (let mirror = 0; mirror < copies; mirror++) {
       try {
         this.stats.reads++;
-        const buf = await this.volume.read(bytenr, this.nodesize, mirror);
-        const block = this.verify(buf, bytenr, expect, mirror);
+        const buf = await this.volume.read(bytenr, this.ctx.nodesize, mirror);
+        const block = verifyTreeBlock(buf, bytenr, expect, this.ctx, this.loc(bytenr, expect, mirror));
         this.insert(bytenr, block);
         return block;
       } catch (e) {
@@ -109,23 +82,6 @@ export class BlockReader {
       }
     }
     throw firstError!;
-  }
-
-  private verify(buf: Buffer, bytenr: bigint, expect: BlockExpectation, mirror: number): TreeBlock {
-    const loc = this.loc(bytenr, expect, mirror);
-    const c = this.checksummer;
-    if (!c.matches(buf.subarray(CSUM_SIZE), buf, 0)) {
-      const actual = Buffer.from(c.digest(buf.subarray(CSUM_SIZE))).toString('hex');
-      throw new ChecksumError('tree block', buf.subarray(0, c.size).toString('hex'), actual, loc);
-    }
-    const block = parseTreeBlock(buf);
-    const h = block.header;
-    if (h.bytenr !== bytenr) throw new CorruptError(`tree block bytenr mismatch, have ${h.bytenr} expect ${bytenr}`, loc);
-    if (!h.fsid.equals(this.fsid)) throw new CorruptError(`tree block fsid mismatch, have ${formatUuid(h.fsid)} expect ${formatUuid(this.fsid)}`, loc);
-    const mismatch = this.expectationMismatch(block, expect);
-    if (mismatch) throw new CorruptError(mismatch, loc);
-    checkTreeBlock(block, { nodesize: this.nodesize, sectorsize: this.sectorsize, csumSize: c.size, tree: expect.tree ?? h.owner });
-    return block;
   }
 
   private insert(bytenr: bigint, block: TreeBlock): void {
