@@ -91,8 +91,10 @@ export interface Regression {
 /** A short signature so that one bug found a thousand times is saved once. */
 export function signature(kind: string, f?: Finding): string {
   if (!f) return kind;
-  const frame = f.stack.split('\n').find((l) => /\/(lib|cli)\//.test(l)) ?? f.stack.split('\n')[1] ?? '';
-  return `${kind}|${f.name}|${frame.replace(/:\d+\)?$/, '').trim()}`;
+  const frame = f.stack.split('\n').find((l) => /\/(lib|cli)\/.*:\d+/.test(l));
+  // Without a frame of ours (a CLI's stderr, a hang) the message, numbers dropped, tells bugs apart.
+  const where = frame ? frame.replace(/:\d+\)?$/, '').trim() : `${f.step} ${f.message.replace(/\d+/g, 'N').slice(0, 120)}`;
+  return `${kind}|${f.name}|${where}`;
 }
 
 export function findingsOf(r: RunResult): Array<{ kind: Regression['found']['kind']; finding?: Finding }> {
