@@ -110,8 +110,15 @@ const CLI_TIMEOUT_MS = 20_000;
  */
 export function exerciseCli(paths: string[]): Finding[] {
   const out: Finding[] = [];
+  const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { timeout: CLI_TIMEOUT_MS, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+  const suspicious = (r: ReturnType<typeof run>) => r.signal !== null || r.status === 70 || /internal error|\n\s+at /.test(r.stderr?.toString() ?? '');
   for (const args of [['ls', '-R', '--json', '--ignore-errors', paths[0]!, '/'], ['check', '--json', paths[0]!], ['info', paths[0]!]]) {
-    const r = spawnSync(process.execPath, [CLI, ...args], { timeout: CLI_TIMEOUT_MS, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+    let r = run(args);
+    if (suspicious(r)) {
+      // Once more after a pause: in a shared checkout a rebuild may have been half-written.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
+      r = run(args);
+    }
     const stderr = r.stderr?.toString() ?? '';
     const step = `cli ${args[0]}`;
     // A build caught half-written (the checkout is shared) fails on import, whatever the image.
