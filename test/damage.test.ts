@@ -116,6 +116,13 @@ describe('damage: overwritten copies', function () {
           assert.ok(problems.length > 0, 'bad tree block copies are recorded');
           const copies = planted.blocks[0]!.copies.length;
           for (const p of problems) assert.ok(p.location.mirror !== copies - 1, `${p.message}: the last copy of each block was left intact`);
+          // Data copies read around are recorded too, each located at its file, address and copy.
+          const bad = fs.filesystem.volume.badCopies;
+          assert.ok(bad.length > 0, 'bad data copies are recorded');
+          for (const e of bad) {
+            assert.ok(e instanceof ChecksumError, String(e));
+            assert.ok(e.location.path && e.location.logical !== undefined && e.location.mirror !== undefined, e.message);
+          }
         });
       });
     });

@@ -528,6 +528,7 @@ export class ReadPath {
       } catch (e) {
         if (!(e instanceof BtrfsError)) throw e;
         readError ??= e;
+        volume.noteBadCopy(e);
       }
     }
     if (!buf) throw readError!;
@@ -539,6 +540,7 @@ export class ReadPath {
       if (checksummer.matches(sector, sums.sums, i * checksummer.size)) continue;
       const expected = sums.sums.subarray(i * checksummer.size, (i + 1) * checksummer.size).toString('hex');
       const actual = Buffer.from(checksummer.digest(sector)).toString('hex');
+      volume.noteBadCopy(new ChecksumError('data', expected, actual, where(firstMirror, i)));
       let repaired = false;
       for (let mirror = 0; mirror < copies && !repaired; mirror++) {
         if (mirror === firstMirror) continue;
@@ -547,13 +549,16 @@ export class ReadPath {
         try {
           copy = await this.diskRead(at, S, mirror);
         } catch (e) {
-          if (e instanceof BtrfsError) continue;
-          throw e;
+          if (!(e instanceof BtrfsError)) throw e;
+          volume.noteBadCopy(e);
+          continue;
         }
         this.counters.csum_sectors_verified++;
         if (checksummer.matches(copy, sums.sums, i * checksummer.size)) {
           copy.copy(buf, i * S);
           repaired = true;
+        } else {
+          volume.noteBadCopy(new ChecksumError('data', expected, Buffer.from(checksummer.digest(copy)).toString('hex'), where(mirror, i)));
         }
       }
       if (!repaired) throw new ChecksumError('data', expected, actual, where(firstMirror, i));

@@ -24,8 +24,23 @@ export interface PhysicalPlace {
 /** Hard cap on one logical read: larger than any extent a read path asks for at once. */
 export const MAX_LOGICAL_READ = 256 * 1024 * 1024;
 
+/** Bad copies kept for a report; more are counted, not kept. */
+const MAX_BAD_COPIES = 1000;
+
 export class Volume {
+  /**
+   * Copies that readers found bad and read around (a data sector failing its checksum or a read
+   * error on one mirror while another served it), each an error located at the copy: for reports.
+   */
+  readonly badCopies: BtrfsError[] = [];
+  badCopyCount = 0;
+
   constructor(readonly chunks: ChunkMap, readonly devices: Map<bigint, Device>) {}
+
+  noteBadCopy(e: BtrfsError): void {
+    this.badCopyCount++;
+    if (this.badCopies.length < MAX_BAD_COPIES) this.badCopies.push(e);
+  }
 
   chunkAt(logical: bigint): MappedChunk {
     const chunk = this.chunks.find(logical);
