@@ -25,7 +25,7 @@ export interface OpenOptions extends FilesystemOptions {
   devices?: string[];
   /** Root the view at this subvolume: an id, or a path from the top level. Default: 5 (the top level). */
   subvol?: bigint | number | string;
-  /** Page cache budget for file data, in bytes (default 64 MiB). */
+  /** Page cache budget for file data, in bytes (default 32 MiB). */
   cacheBytes?: number;
   /** Cache policy of the read path (default: logical). */
   policy?: CachePolicy;

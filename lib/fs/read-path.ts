@@ -249,6 +249,12 @@ export class ReadPath {
     let next = firstPage;
     for await (const m of this.mappingsOf(file, firstPage * S, endPage * S)) {
       const mEnd = m.fileOffset + m.length;
+      if (out && this.bypassUnshared && (m.kind === 'inline' || m.kind === 'hole' || (m.kind === 'prealloc' && !m.store))) {
+        // Never shared under the logical policy and never read from disk: caching them would only
+        // fill the cache with pages nobody else can hit (small files are mostly inline).
+        next = this.streamLocal(file, m, next, endPage, position, end, out);
+        continue;
+      }
       if (out && this.bypassUnshared && m.kind === 'regular' && !m.store && !(await this.ctx.canBeShared!(file, m.extent, m.where.block))) {
         next = m.extent.compression === 0
           ? await this.readUnshared(file, m, next, endPage, position, end, out)
@@ -275,6 +281,32 @@ export class ReadPath {
         next = p + 1n;
       }
     }
+  }
+
+  /**
+   * Pages [max(next, m's first), min(m's end, endPage)) of an inline extent, a hole or prealloc,
+   * written into `out` without the page cache. Returns the next page to read.
+   */
+  private streamLocal(file: FileRef, m: Mapping, next: bigint, endPage: bigint, position: bigint, end: bigint, out: Buffer): bigint {
+    const S = this.SB;
+    const mEndPage = (m.fileOffset + m.length + S - 1n) / S;
+    const stop = mEndPage < endPage ? mEndPage : endPage;
+    // A page belongs to the mapping holding its first byte (an inline page covers its tail too).
+    const own = (m.fileOffset + S - 1n) / S;
+    const first = own > next ? own : next;
+    if (first >= stop) return next;
+    const from = first * S > position ? first * S : position;
+    const to = stop * S < end ? stop * S : end;
+    const at = Number(from - position);
+    let copied = 0;
+    if (m.kind === 'inline') {
+      const bytes = this.inlineBytes(m.extent, file, m);
+      const src = Number(from - m.where.itemOffset);
+      if (src < bytes.length) copied = bytes.copy(out, at, src, Math.min(bytes.length, src + Number(to - from)));
+    }
+    // `out` may be a reused buffer: what is not inline data is zeros.
+    out.fill(0, at + copied, Number(to - position));
+    return stop;
   }
 
   /**

@@ -10,7 +10,7 @@ import { expectationMismatch, verifyTreeBlock, type BlockExpectation, type Verif
 export type { BlockExpectation } from './verify-block.js';
 
 export interface BlockReaderOptions {
-  /** Bytes of verified tree blocks to keep (default 64 MiB). */
+  /** Bytes of verified tree blocks to keep (default 32 MiB). */
   cacheBytes?: number;
 }
 
