@@ -600,6 +600,24 @@ describe('compression', () => {
       }
       assert.equal(sha256(dec.zstd.decompress(input, v.ram_bytes)), v.sha256);
     });
+
+    it('a decoder reused across frames starts each frame clean, whatever the frame before did', () => {
+      // Decoders are kept between frames; one left mid-frame (output cut short) or failed must not be.
+      const kernel = manifest.vectors.filter((x) => x.compression === 'zstd' && !x.inline).slice(0, 3);
+      const raw = text(5000, 17);
+      const twoBlocks = zstdFrame({ blocks: [{ type: 'raw', data: raw }, { type: 'raw', data: text(5000, 18) }] });
+      const badChecksum = zstdFrame({ checksum: true, blocks: [{ type: 'raw', data: raw }] });
+      badChecksum[badChecksum.length - 1]! ^= 0xff;
+      for (const v of kernel) {
+        const input = vectorBytes(v);
+        assert.equal(sha256(dec.zstd.decompress(input, v.ram_bytes)), v.sha256, v.file);
+        assert.deepEqual(dec.zstd.decompress(twoBlocks, 5000), raw); // stops after the first block
+        assert.equal(sha256(dec.zstd.decompress(input, v.ram_bytes)), v.sha256, `${v.file} after a cut-short frame`);
+        expectCorrupt(() => dec.zstd.decompress(badChecksum, 5000));
+        assert.equal(sha256(dec.zstd.decompress(input, v.ram_bytes)), v.sha256, `${v.file} after a failed frame`);
+        assert.equal(sha256(dec.zstd.decompress(input, v.ram_bytes)), v.sha256, `${v.file} twice in a row`);
+      }
+    });
   });
 
   it('every error raised is a BtrfsError subclass (never RangeError/TypeError)', () => {

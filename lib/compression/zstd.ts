@@ -48,6 +48,11 @@ function loadBinding(): Promise<ZstdBinding> {
   return binding;
 }
 
+// A decoder left at a frame boundary, reused for the next frame: creating one per extent (a fresh
+// decoder context and its buffers inside the WebAssembly heap) cost about a sixth of zstd extraction.
+// One at most, as decoding is synchronous; a decoder stopped mid-frame or after an error is deleted.
+const idle: DecompressStream[] = [];
+
 /**
  * Decode the frame at the start of `input` into `out`; returns the number of bytes the frame
  * produced up to where decoding stopped (may exceed out.length by the last block's slack).
@@ -63,9 +68,13 @@ function decodeFrame(zstd: ZstdBinding, input: Uint8Array, out: Uint8Array): num
   };
 
   let stream: DecompressStream | undefined;
+  let reusable = false;
   try {
-    stream = new zstd.ZstdDecompressStreamBinding();
-    if (!stream.begin()) throw new CorruptError('zstd: decoder failed to start');
+    stream = idle.pop();
+    if (!stream) {
+      stream = new zstd.ZstdDecompressStreamBinding();
+      if (!stream.begin()) throw new CorruptError('zstd: decoder failed to start');
+    }
     let fed = 0;
     let scan = header.headerSize;
     let last = false;
@@ -87,13 +96,16 @@ function decodeFrame(zstd: ZstdBinding, input: Uint8Array, out: Uint8Array): num
     if (last && header.contentSize !== undefined && decoded !== header.contentSize) {
       throw new CorruptError(`zstd: frame declares ${header.contentSize} bytes of content but decodes to ${decoded}`);
     }
+    // Fed to the frame's end (checksum included), the decoder waits for a new frame: keep it.
+    reusable = last;
     return decoded;
   } catch (e) {
     if (e instanceof CorruptError) throw e;
     // An emscripten abort or a binding error; our checks should make this unreachable.
     throw new CorruptError(`zstd: decoder failed: ${(e as Error)?.message ?? String(e)}`);
   } finally {
-    stream?.delete();
+    if (stream && reusable) idle.push(stream);
+    else stream?.delete();
   }
 }
 
