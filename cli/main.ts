@@ -32,7 +32,12 @@ async function main(): Promise<void> {
       process.stderr.write(`btrfs-lens: ${msg}\nTry 'btrfs-lens --help'.\n`);
       process.exit(EXIT.USAGE);
     });
-  for (const c of commands) parser = parser.command(c as never);
+  // Only the command being run is loaded; anything else (no command, --help, a typo to suggest a
+  // command for) loads them all. The command is the first word that is not an option: no global
+  // option takes a value.
+  const first = hideBin(process.argv).find((a) => !a.startsWith('-'));
+  const chosen = commands.filter((c) => c.name === first);
+  for (const c of await Promise.all((chosen.length ? chosen : commands).map((c) => c.load()))) parser = parser.command(c as never);
   await parser.parseAsync();
 }
 

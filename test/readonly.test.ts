@@ -66,7 +66,7 @@ describe('read-only: no command writes to an image', function () {
         }
         const before = await Promise.all(t.paths.map(fingerprint));
         const ran: string[] = [];
-        for (const c of commands) {
+        for (const c of await Promise.all(commands.map((e) => e.load()))) {
           for (const args of invocations(String(c.command), t.paths[0]!, file, logical, join(t.dir, 'out'))) {
             const r = await runCli(args);
             ran.push(`${args.join(' ')} -> ${r.code}`);

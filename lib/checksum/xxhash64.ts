@@ -1,4 +1,3 @@
-import xxhash from 'xxhash-wasm';
 import { CSUM_TYPES, checkStored, type Checksummer } from './types.js';
 
 // Btrfs uses XXH64 with seed 0 and stores the 64-bit result little-endian.
@@ -6,6 +5,8 @@ import { CSUM_TYPES, checkStored, type Checksummer } from './types.js';
 const MASK32 = 0xffffffffn;
 
 export async function createXxhash64(): Promise<Checksummer> {
+  // Imported here, not at the top: only xxhash filesystems pay for loading its WebAssembly.
+  const { default: xxhash } = await import('xxhash-wasm');
   const { h64Raw } = await xxhash();
   return {
     type: CSUM_TYPES.xxhash64,

@@ -13,11 +13,11 @@ import { fileExtentItems, type RawFileExtent } from './file-extents.js';
 import { Filesystem, type FilesystemOptions } from './filesystem.js';
 import { dirEntries, getXattrItem, listXattrItems, lookupName, readInodeItem } from './inode.js';
 import { entryKind, resolve, type FsNode, type PathContext } from './path.js';
-import { ReadPath, type DecompressFn, type FileRef } from './read-path.js';
+import { ReadPath, type FileRef } from './read-path.js';
 import { BtrfsBigIntStats, BtrfsStats, factsFromInode, kindOfMode, S_IFDIR, type FileKind, type InodeFacts } from './stats.js';
 import { backrefOf, listSubvolumes, rootRefMatches, type Subvolume } from './subvolumes.js';
 import type { Tree } from '../tree/tree.js';
-import { loadDecompress } from './decompress.js';
+import { loadDecompress, type LazyDecompress } from './decompress.js';
 import { ShareabilityOracle } from './shareable.js';
 
 export interface OpenOptions extends FilesystemOptions {
@@ -64,12 +64,13 @@ export class Btrfs {
   private readonly ctx: PathContext;
   private readonly items = new Map<string, Promise<InodeItem | undefined>>();
 
-  private constructor(readonly filesystem: Filesystem, readonly root: FsNode, decompress: DecompressFn, csums: CsumTree, options: OpenOptions) {
+  private constructor(readonly filesystem: Filesystem, readonly root: FsNode, codecs: LazyDecompress, csums: CsumTree, options: OpenOptions) {
     const fs = filesystem;
     const oracle = new ShareabilityOracle(fs);
     this.readPath = new ReadPath(
       {
-        volume: fs.volume, csums, sectorsize: fs.sectorsize, checksummer: fs.checksummer, decompress,
+        volume: fs.volume, csums, sectorsize: fs.sectorsize, checksummer: fs.checksummer,
+        decompress: codecs.decompress, prepareDecompress: codecs.prepare,
         canBeShared: (file, extent, leaf) => oracle.canBeShared(file.subvol, extent, leaf),
       },
       {
@@ -93,13 +94,12 @@ export class Btrfs {
     const paths = [...(Array.isArray(images) ? images : [images]), ...(options.devices ?? [])];
     const fs = await Filesystem.open(paths, options);
     try {
-      const decompress = await loadDecompress(fs.sectorsize);
       const csumRoot = await fs.rootItem(ObjectId.CSUM_TREE);
       const csums = new CsumTree(csumRoot ? await fs.tree(ObjectId.CSUM_TREE) : undefined, fs.checksummer.size, fs.sectorsize);
       const rootSubvol = await resolveSubvolOption(fs, options.subvol);
       const found = await fs.rootItem(rootSubvol);
       if (!found) throw new UsageError(`subvolume ${rootSubvol} does not exist`);
-      return new Btrfs(fs, { subvol: rootSubvol, ino: found.item.root_dirid }, decompress, csums, options);
+      return new Btrfs(fs, { subvol: rootSubvol, ino: found.item.root_dirid }, loadDecompress(fs.sectorsize), csums, options);
     } catch (e) {
       await fs.close();
       throw e;

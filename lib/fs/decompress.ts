@@ -1,18 +1,29 @@
-// The read path's DecompressFn over lib/compression: the WASM-backed codecs are loaded once per
-// open(), so decompression itself stays synchronous.
+// The read path's DecompressFn over lib/compression. Decompression itself is synchronous; a codec is
+// loaded (`prepare`) the first time an extent of its type is met, because zstd-codec's WebAssembly
+// takes a tenth of a second to instantiate and most commands on most images never need it.
 
 import { loadDecompressor, type Decompressor } from '../compression/index.js';
-import { Compression } from '../ondisk/constants.js';
 import { UnsupportedError } from '../errors.js';
 import type { DecompressFn } from './read-path.js';
 
-export async function loadDecompress(sectorsize: number): Promise<DecompressFn> {
+export interface LazyDecompress {
+  decompress: DecompressFn;
+  /** Load the codec for `type` (once); an unknown type is an UnsupportedError. */
+  prepare(type: number): Promise<void>;
+}
+
+export function loadDecompress(sectorsize: number): LazyDecompress {
   const codecs = new Map<number, Decompressor>();
-  for (const type of [Compression.ZLIB, Compression.LZO, Compression.ZSTD]) codecs.set(type, await loadDecompressor(type, sectorsize));
-  return (type, input, outputLength, inline) => {
-    const codec = codecs.get(type);
-    if (!codec) throw new UnsupportedError(`compression type ${type}`);
-    const out = inline ? codec.decompressInline(input, outputLength) : codec.decompress(input, outputLength);
-    return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  return {
+    async prepare(type) {
+      // loadDecompressor caches the load itself (and forgets a failed one).
+      if (!codecs.has(type)) codecs.set(type, await loadDecompressor(type, sectorsize));
+    },
+    decompress(type, input, outputLength, inline) {
+      const codec = codecs.get(type);
+      if (!codec) throw new UnsupportedError(`compression type ${type} (codec not loaded)`);
+      const out = inline ? codec.decompressInline(input, outputLength) : codec.decompress(input, outputLength);
+      return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+    },
   };
 }

@@ -88,6 +88,8 @@ export interface DataContext {
   sectorsize: number;
   checksummer: { size: number; matches(data: Uint8Array, stored: Uint8Array, storedOffset?: number): boolean; digest(data: Uint8Array): Uint8Array };
   decompress: DecompressFn;
+  /** Load the codec for a compression type before its first use (codecs load on demand). */
+  prepareDecompress?: (type: number) => Promise<void>;
   /**
    * Can file extents other than this one use other parts of this compressed extent (extent refs > 1)?
    * Decides, under the logical policy, whether a miss caches the whole decompressed extent or only the
@@ -252,7 +254,7 @@ export class ReadPath {
       if (out && this.bypassUnshared && (m.kind === 'inline' || m.kind === 'hole' || (m.kind === 'prealloc' && !m.store))) {
         // Never shared under the logical policy and never read from disk: caching them would only
         // fill the cache with pages nobody else can hit (small files are mostly inline).
-        next = this.streamLocal(file, m, next, endPage, position, end, out);
+        next = await this.streamLocal(file, m, next, endPage, position, end, out);
         continue;
       }
       if (out && this.bypassUnshared && m.kind === 'regular' && !m.store && !(await this.ctx.canBeShared!(file, m.extent, m.where.block))) {
@@ -287,7 +289,7 @@ export class ReadPath {
    * Pages [max(next, m's first), min(m's end, endPage)) of an inline extent, a hole or prealloc,
    * written into `out` without the page cache. Returns the next page to read.
    */
-  private streamLocal(file: FileRef, m: Mapping, next: bigint, endPage: bigint, position: bigint, end: bigint, out: Buffer): bigint {
+  private async streamLocal(file: FileRef, m: Mapping, next: bigint, endPage: bigint, position: bigint, end: bigint, out: Buffer): Promise<bigint> {
     const S = this.SB;
     const mEndPage = (m.fileOffset + m.length + S - 1n) / S;
     const stop = mEndPage < endPage ? mEndPage : endPage;
@@ -300,7 +302,7 @@ export class ReadPath {
     const at = Number(from - position);
     let copied = 0;
     if (m.kind === 'inline') {
-      const bytes = this.inlineBytes(m.extent, file, m);
+      const bytes = await this.inlineBytes(m.extent, file, m);
       const src = Number(from - m.where.itemOffset);
       if (src < bytes.length) copied = bytes.copy(out, at, src, Math.min(bytes.length, src + Number(to - from)));
     }
@@ -359,7 +361,7 @@ export class ReadPath {
     let data = this.lastUnshared?.bytenr === e.diskBytenr ? this.lastUnshared.data : undefined;
     if (!data) {
       const stored = await this.readVerified(file, e.diskBytenr, Number(e.diskNumBytes), itemStart - e.offset);
-      data = this.decompress(e.compression, stored, Number(e.ramBytes), false, file, itemStart, e.diskBytenr);
+      data = await this.decompress(e.compression, stored, Number(e.ramBytes), false, file, itemStart, e.diskBytenr);
       this.lastUnshared = { bytenr: e.diskBytenr, data };
     }
     const from = first * S > position ? first * S : position;
@@ -410,7 +412,7 @@ export class ReadPath {
     }
     if (m.kind === 'inline') {
       let page: Buffer | undefined;
-      const bytes = this.inlineBytes(m.extent, file, m);
+      const bytes = await this.inlineBytes(m.extent, file, m);
       if (this.keepData) {
         page = Buffer.alloc(this.S);
         const from = Number(p) * this.S;
@@ -457,7 +459,7 @@ export class ReadPath {
     const itemStart = m.where.itemOffset;
     const stored = await this.readExtent(file, e.diskBytenr, Number(e.diskNumBytes), itemStart - e.offset, m.store);
     const ram = Number(e.ramBytes);
-    const data = stored ? this.decompress(e.compression, stored, ram, false, file, itemStart, e.diskBytenr) : undefined;
+    const data = stored ? await this.decompress(e.compression, stored, ram, false, file, itemStart, e.diskBytenr) : undefined;
     const pages = Math.ceil(ram / this.S);
     const pageOf = (idx: number): Buffer | undefined => {
       if (!data || !this.keepData) return undefined;
@@ -500,12 +502,13 @@ export class ReadPath {
     return result;
   }
 
-  private inlineBytes(e: InlineExtent, file: FileRef, m: Mapping): Buffer {
+  private async inlineBytes(e: InlineExtent, file: FileRef, m: Mapping): Promise<Buffer> {
     if (e.compression === 0) return e.data;
     return this.decompress(e.compression, e.data, Number(e.ramBytes), true, file, m.where?.itemOffset ?? 0n, undefined);
   }
 
-  private decompress(type: number, input: Buffer, outLen: number, inline: boolean, file: FileRef, fileOffset: bigint, logical: bigint | undefined): Buffer {
+  private async decompress(type: number, input: Buffer, outLen: number, inline: boolean, file: FileRef, fileOffset: bigint, logical: bigint | undefined): Promise<Buffer> {
+    await this.ctx.prepareDecompress?.(type);
     this.counters.decompressions++;
     this.counters.decompressed_bytes_in += input.length;
     this.counters.decompressed_bytes_out += outLen;
