@@ -10,18 +10,29 @@ export class Progress {
   }
 
   update(files: number, bytes: bigint): void {
+    this.show(() => {
+      let line = `${files} files, ${humanBytes(bytes)}`;
+      if (this.totalBytes && this.totalBytes > 0n) {
+        const pct = Number((bytes * 1000n) / this.totalBytes) / 10;
+        const width = 30;
+        const filled = Math.min(width, Math.round((pct / 100) * width));
+        line = `[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${pct.toFixed(1)}% ${line}`;
+      }
+      return line;
+    });
+  }
+
+  /** Redraw with what `text` says now; it is only called when a redraw is due. */
+  show(text: () => string): void {
     if (!this.enabled) return;
     const now = Date.now();
     if (now - this.last < 100) return;
     this.last = now;
-    let line = `${this.label}: ${files} files, ${humanBytes(bytes)}`;
-    if (this.totalBytes && this.totalBytes > 0n) {
-      const pct = Number((bytes * 1000n) / this.totalBytes) / 10;
-      const width = 30;
-      const filled = Math.min(width, Math.round((pct / 100) * width));
-      line = `[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${pct.toFixed(1)}% ${line}`;
-    }
-    process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 80) - 1)}\x1b[K`);
+    const line = `${this.label}: ${text()}`;
+    // Cut to the terminal's width so it never wraps; a terminal that reports no size (0, as serial
+    // consoles and some pseudo-terminals do) is taken as 80 columns.
+    const columns = process.stderr.columns || 80;
+    process.stderr.write(`\r${line.slice(0, columns - 1)}\x1b[K`);
   }
 
   done(): void {

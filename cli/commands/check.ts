@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { checkImage, formatProblem, type CheckOptions, type CheckReport } from '../../lib/check/index.js';
 import { IoError } from '../../lib/errors.js';
 import { EXIT, imageOptions, toJson, writeOut, type ImageArgs } from '../common.js';
+import { Progress } from '../progress.js';
 
 export type CheckArgs = ImageArgs;
 
@@ -34,7 +35,9 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
     if (argv.partition !== undefined) options.partition = argv.partition;
     if (argv.offset !== undefined) options.offset = argv.offset;
     if (argv.super) options.superblockMirror = argv.super;
-    const r = await checkImage(paths, options);
+    const progress = new Progress('check');
+    options.onProgress = (s) => progress.show(() => `${s.treeBlocks} tree blocks, ${s.dataSectors} data sectors${s.parityRows ? `, ${s.parityRows} parity rows` : ''}`);
+    const r = await checkImage(paths, options).finally(() => progress.done());
     if (argv.json) {
       await writeOut(toJson(r, 2) + '\n');
     } else {

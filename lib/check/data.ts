@@ -74,6 +74,7 @@ export class DataChecker {
     const copies = raid56 ? 1 : copiesOf(chunk.profile, chunk);
     const places = volume.places(logical);
     this.log.stats.dataSectors += sectors;
+    this.log.progressed();
     const ok = (buf: Buffer | undefined, i: number) => buf !== undefined && checksummer.matches(buf.subarray(i * S, (i + 1) * S), sums, i * checksummer.size);
     const bufs: Array<Buffer | undefined> = [];
     const errors: unknown[] = [];

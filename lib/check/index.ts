@@ -32,11 +32,14 @@ export interface CheckReport {
 export interface CheckOptions extends FilesystemOptions {
   /** Stop keeping problems past this many (default 100000); they are still counted. */
   maxProblems?: number;
+  /** Told of the running counts as the check goes (often: throttle what it does). */
+  onProgress?: (stats: Readonly<CheckStats>) => void;
 }
 
 /** Open `paths` (trying the backup superblocks when the primary is unusable) and check everything. */
 export async function checkImage(paths: string[], options: CheckOptions = {}): Promise<CheckReport> {
   const log = new ProblemLog(options.maxProblems);
+  log.onProgress = options.onProgress;
   const mirrors = options.superblockMirror !== undefined ? [options.superblockMirror] : [0, 1, 2];
   let fs: Filesystem | undefined;
   let used = 0;

@@ -165,6 +165,7 @@ export class MetadataChecker {
       return undefined;
     }
     this.log.stats.treeBlocks++;
+    this.log.progressed();
     const raid56 = parityStripes(chunk.profile) > 0;
     const copies = raid56 ? 1 : copiesOf(chunk.profile, chunk);
     const places = volume.places(bytenr);

@@ -118,6 +118,7 @@ async function checkRow(fs: Filesystem, chunk: MappedChunk, row: bigint, inUse: 
     }
   }
   log.stats.parityRows++;
+  log.progressed();
   const data = units.slice(0, k);
   const expected: Array<[string, Buffer, number]> = [['P', computeP(data), k]];
   if (n - k === 2) expected.push(['Q', computeQ(data), k + 1]);

@@ -68,7 +68,14 @@ export class ProblemLog {
     devices: 0, missingDevices: 0, superblocks: 0, treeBlocks: 0, treeBlockCopies: 0, dataSectors: 0, dataSectorCopies: 0, parityRows: 0, skippedCopies: 0,
   };
 
+  /** Told of the running counts as work is done (a progress display); called often, so cheap. */
+  onProgress: ((stats: Readonly<CheckStats>) => void) | undefined;
+
   constructor(readonly max = 100_000) {}
+
+  progressed(): void {
+    this.onProgress?.(this.stats);
+  }
 
   add(p: CheckProblem): CheckProblem {
     if (this.problems.length < this.max) this.problems.push(p);
