@@ -39,6 +39,21 @@ describe('progress on a terminal', function () {
     assert.equal(piped.stderr, '');
   });
 
+  for (const [args, shows] of [
+    [['du', '-s'], /\rdu: \.: \d+ files and directories/],
+    [['compsize'], /\rcompsize: \d+ files and directories/],
+    [['sharing'], /\rsharing: \d+ data extents, \d+ files/],
+  ] as const) {
+    it(`${args[0]}: what it has counted so far on the terminal; none in a pipe`, async () => {
+      const t = onTerminal([args[0], image, ...args.slice(1)]);
+      assert.equal(t.code, 0, t.screen);
+      assert.match(t.screen, shows);
+      const piped = await runCli([args[0], image, ...args.slice(1)]);
+      assert.equal(piped.code, 0, piped.stderr);
+      assert.equal(piped.stderr, '');
+    });
+  }
+
   it('extract: files and bytes so far on the terminal; none in a pipe', async () => {
     const t = onTerminal(['extract', image, '/extents', '-o', join(out, 'tty')]);
     assert.equal(t.code, 0, t.screen);

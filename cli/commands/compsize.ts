@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { compsize, type CompsizeResult } from '../../lib/usage/compsize.js';
 import { EXIT, imageOptions, toJsonStrings, withImage, writeOut, type ImageArgs } from '../common.js';
+import { Progress } from '../progress.js';
 
 export interface CompsizeArgs extends ImageArgs {
   paths?: string[];
@@ -47,7 +48,15 @@ export const compsizeCommand: CommandModule<object, CompsizeArgs> = {
     withImage(argv, async (fs) => {
       const given = [...(argv.paths ?? []), ...argv._.slice(1).map(String)];
       const paths = given.length ? given : ['/'];
-      const r = await compsize(fs, paths, { oneFileSystem: argv['one-file-system'] ?? false });
+      const progress = new Progress('compsize');
+      let searched = 0;
+      const r = await compsize(fs, paths, {
+        oneFileSystem: argv['one-file-system'] ?? false,
+        onEntry: () => {
+          searched++;
+          progress.show(() => `${searched} files and directories`);
+        },
+      }).finally(() => progress.done());
       if (argv.json) {
         const json = {
           files: r.files, extents: r.extents, refs: r.refs, inline: r.inline,

@@ -4,6 +4,7 @@ import { isBtrfsError } from '../../lib/errors.js';
 import { du, type DuRow } from '../../lib/usage/du.js';
 import { prettySize, type UnitMode } from '../../lib/usage/units.js';
 import { describeError, EXIT, imageOptions, toJsonStrings, withImage, writeOut, type ImageArgs } from '../common.js';
+import { Progress } from '../progress.js';
 import { warnProblems } from './logical-resolve.js';
 
 export interface DuArgs extends ImageArgs {
@@ -55,10 +56,19 @@ export const duCommand: CommandModule<object, DuArgs> = {
       const context = await BackrefContext.create(fs.filesystem);
       const results: Array<{ path: string; rows: DuRow[] } | { path: string; error: unknown }> = [];
       const mode = unitMode(argv);
+      const progress = new Progress('du');
       if (!argv.json) await writeOut(line('Total', 'Exclusive', 'Set shared', 'Filename'));
       for (const p of paths) {
         try {
-          const rows = await du(fs, p, { summarize: argv.summarize ?? false, context });
+          let counted = 0;
+          const rows = await du(fs, p, {
+            summarize: argv.summarize ?? false,
+            context,
+            onEntry: () => {
+              counted++;
+              progress.show(() => `${p}: ${counted} files and directories`);
+            },
+          }).finally(() => progress.done());
           results.push({ path: p, rows });
           if (!argv.json) {
             await writeOut(rows.map((r) => line(prettySize(r.total, mode), prettySize(r.exclusive, mode), r.setShared === null ? '-' : prettySize(r.setShared, mode), r.path)).join(''));

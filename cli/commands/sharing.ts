@@ -5,6 +5,7 @@ import { sharing, type SharingReport } from '../../lib/usage/sharing.js';
 import { IoError } from '../../lib/errors.js';
 import { BackrefContext } from '../../lib/backref/context.js';
 import { imageOptions, toJsonStrings, withImage, writeOut, type ImageArgs } from '../common.js';
+import { Progress } from '../progress.js';
 import { warnProblems } from './logical-resolve.js';
 
 export interface SharingArgs extends ImageArgs {
@@ -39,7 +40,11 @@ export const sharingCommand: CommandModule<object, SharingArgs> = {
   handler: (argv) =>
     withImage(argv, async (fs) => {
       const context = await BackrefContext.create(fs.filesystem);
-      const r = await sharing(fs, { context });
+      const progress = new Progress('sharing');
+      const r = await sharing(fs, {
+        context,
+        onProgress: (p) => progress.show(() => `${p.dataExtents} data extents, ${p.files} files`),
+      }).finally(() => progress.done());
       if (argv.svg) {
         try {
           await writeFile(argv.svg, renderHeatmap(r));

@@ -41,6 +41,8 @@ export interface CompsizeResult {
 export interface CompsizeOptions {
   /** -x: do not enter other subvolumes (each has its own st_dev). */
   oneFileSystem?: boolean;
+  /** Called for each file or directory searched (a progress display). */
+  onEntry?: () => void;
 }
 
 export function compsizeTypeName(type: number): string {
@@ -101,6 +103,7 @@ export async function compsize(btrfs: Btrfs, paths: string[], options: CompsizeO
   const search = async (node: FsNode, path: string, parentSubvol: bigint | undefined, depth: number): Promise<void> => {
     if (options.oneFileSystem && parentSubvol !== undefined && parentSubvol !== node.subvol) return;
     const kind = kindOfMode((await btrfs.facts(node)).mode);
+    options.onEntry?.();
     if (kind === 'dir') {
       if (depth >= MAX_WALK_DEPTH) throw new CorruptError(`directory nesting deeper than ${MAX_WALK_DEPTH}`, { path });
       if (!node.placeholder) {

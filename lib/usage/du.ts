@@ -33,6 +33,8 @@ export interface DuOptions {
   summarize?: boolean;
   /** Reuse one back reference context across calls. */
   context?: BackrefContext;
+  /** Called for each file or directory counted (a progress display). */
+  onEntry?: () => void;
 }
 
 /** What du skips: inline data takes no data space; delalloc and unknown have no place yet. */
@@ -74,6 +76,7 @@ export async function du(btrfs: Btrfs, path: string, options: DuOptions = {}): P
     const facts = await btrfs.facts(node);
     const kind = kindOfMode(facts.mode);
     if (kind !== 'file' && kind !== 'dir') return { total: 0n, shared: 0n };
+    options.onEntry?.();
     if (node.ino !== EMPTY_SUBVOL_DIR) {
       const id = `${node.subvol}:${node.ino}`;
       if (seen.has(id)) return { total: 0n, shared: 0n };

@@ -85,7 +85,12 @@ async function subvolumeList(btrfs: Btrfs): Promise<Array<{ id: bigint; path: st
   return list;
 }
 
-async function pairsAndHistogram(ctx: BackrefContext, ids: bigint[]) {
+export interface SharingProgress {
+  dataExtents: number;
+  files: number;
+}
+
+async function pairsAndHistogram(ctx: BackrefContext, ids: bigint[], progress: SharingProgress, onProgress: ((p: SharingProgress) => void) | undefined) {
   const index = new Map(ids.map((id, i) => [id, i]));
   const n = ids.length;
   const matrix = Array.from({ length: n }, () => Array.from({ length: n }, () => 0n));
@@ -97,6 +102,8 @@ async function pairsAndHistogram(ctx: BackrefContext, ids: bigint[]) {
     const item = wrapItem(() => decodeExtentItem(it.data, it.key.type), tree.root.id, it);
     if ((item.flags & ExtentFlag.DATA) === 0n || (item.flags & ExtentFlag.TREE_BLOCK) !== 0n) continue;
     dataExtents++;
+    progress.dataExtents = dataExtents;
+    onProgress?.(progress);
     const rec = await ctx.record(it.key.objectid);
     if (!rec) continue;
     const ranges = fileRangesOf(await dataRefItems(ctx, rec)).filter((r) => isFsTree(r.subvol));
@@ -125,7 +132,7 @@ async function pairsAndHistogram(ctx: BackrefContext, ids: bigint[]) {
   return { matrix, histogram: rows, dataExtents };
 }
 
-async function memory(btrfs: Btrfs): Promise<SharingReport['memory']> {
+async function memory(btrfs: Btrfs, progress: SharingProgress, onProgress: ((p: SharingProgress) => void) | undefined): Promise<SharingReport['memory']> {
   const S = BigInt(btrfs.filesystem.sectorsize);
   const seen = new Set<string>();
   let perInode = 0n;
@@ -137,6 +144,8 @@ async function memory(btrfs: Btrfs): Promise<SharingReport['memory']> {
     const id = `${e.node.subvol}:${e.node.ino}`;
     if (seen.has(id)) continue;
     seen.add(id);
+    progress.files = seen.size;
+    onProgress?.(progress);
     const pagesEnd = (e.facts.size + S - 1n) / S;
     perInode += pagesEnd;
     if (pagesEnd === 0n) continue;
@@ -163,9 +172,10 @@ async function memory(btrfs: Btrfs): Promise<SharingReport['memory']> {
   return { files: seen.size, perInodePages: perInode, logicalPages, perInodeBytes: perInode * S, logicalBytes: logicalPages * S };
 }
 
-export async function sharing(btrfs: Btrfs, options: { context?: BackrefContext } = {}): Promise<SharingReport> {
+export async function sharing(btrfs: Btrfs, options: { context?: BackrefContext; onProgress?: (p: Readonly<SharingProgress>) => void } = {}): Promise<SharingReport> {
   const ctx = options.context ?? (await BackrefContext.create(btrfs.filesystem));
   const subvolumes = await subvolumeList(btrfs);
-  const { matrix, histogram, dataExtents } = await pairsAndHistogram(ctx, subvolumes.map((s) => s.id));
-  return { sectorsize: btrfs.filesystem.sectorsize, subvolumes, matrix, dataExtents, histogram, memory: await memory(btrfs) };
+  const progress: SharingProgress = { dataExtents: 0, files: 0 };
+  const { matrix, histogram, dataExtents } = await pairsAndHistogram(ctx, subvolumes.map((s) => s.id), progress, options.onProgress);
+  return { sectorsize: btrfs.filesystem.sectorsize, subvolumes, matrix, dataExtents, histogram, memory: await memory(btrfs, progress, options.onProgress) };
 }
