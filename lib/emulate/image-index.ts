@@ -65,6 +65,11 @@ export class ImageIndex {
     return found;
   }
 
+  /** The map if it is in memory now (undefined when not loaded, or too large to keep). */
+  loadedMap(tree: Tree, ino: bigint): FileMap | undefined {
+    return this.maps.get(`${tree.root.id}:${ino}`) ?? undefined;
+  }
+
   /** The unchanged file's items in memory, or null when it has too many to keep. Clone before changing. */
   async map(tree: Tree, ino: bigint): Promise<FileMap | null> {
     const k = `${tree.root.id}:${ino}`;

@@ -247,11 +247,14 @@ export class View {
     } as EmuInode;
     // Until it changes, the file reads the image's items, from memory once loaded.
     const view = this;
-    const unchanged = async function* (from: bigint, to: bigint) {
+    const load = async function* (from: bigint, to: bigint) {
       const map = await view.imageMap(inode);
       if (map) yield* map.mappings(from, to);
       else yield* mappings(inode.tree, inode.ino, view.sectorsize, from, to);
     };
+    // Once the items are in memory they are iterated directly: an async generator around them
+    // cost more than the lookups of a small file's pages.
+    const unchanged = (from: bigint, to: bigint) => view.images.loadedMap(inode.tree, inode.ino)?.mappings(from, to) ?? load(from, to);
     inode.file = {
       subvol: sub.id, ino, tree: sub.tree, nodatasum,
       get size() { return inode.size; },
