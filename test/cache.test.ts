@@ -4,6 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { PageCache, LruPageCache } from '../lib/cache/page-cache.js';
+import { CachedPage } from '../lib/cache/cached-page.js';
+import { ShadowEntries } from '../lib/cache/shadow.js';
 
 const page = (n: number) => Buffer.alloc(4096, n);
 const keys = (c: PageCache) => [...c.entries()].map((p) => p.key).sort();
@@ -157,5 +159,28 @@ describe('page cache', () => {
       assert.ok(c.counters.refaults > 0);
       assert.equal(c.counters.pages_resident, c.size);
     }
+  });
+
+  it('shadow entries stay bounded when refaults keep them below their limit, and still age out oldest first', () => {
+    const shadows = new ShadowEntries(1000);
+    const evicted = (key: string) => Object.assign(new CachedPage(key, undefined), { owner: 'o', index: 0 });
+    // Every page evicted comes back at once: the entries never fill, the queue must not grow.
+    for (let i = 0; i < 100_000; i++) {
+      shadows.remember(evicted(`p${i}`), i);
+      assert.equal(shadows.take(`p${i}`), i);
+    }
+    assert.equal(shadows.size, 0);
+    assert.ok(shadows.queueLength <= 1025, `queue holds ${shadows.queueLength} slots for no entries`);
+    // After compactions, the oldest live entry is still the first forgotten.
+    for (let i = 0; i < 1000; i++) {
+      shadows.remember(evicted(`q${i}`), i);
+      if (i % 2) shadows.take(`q${i}`);
+    }
+    for (let i = 0; i < 600; i++) shadows.remember(evicted(`r${i}`), 1000 + i);
+    assert.equal(shadows.size, 1000);
+    assert.equal(shadows.take('q0'), undefined, 'the oldest went first');
+    assert.equal(shadows.take('q198'), undefined);
+    assert.equal(shadows.take('q200'), 200, 'younger entries are kept');
+    assert.equal(shadows.take('r599'), 1599);
   });
 });

@@ -20,15 +20,16 @@ export function inodePageKey(subvol: bigint, ino: bigint, page: bigint | number)
   return `I${subvol}:${ino}:${page}`;
 }
 
-/** Per-inode key from an inodeId(). */
-export function inodeIdPageKey(inode: string, page: bigint | number): string {
+/** Per-inode key from an inodeId() (page '' gives the prefix every page of the inode's keys shares). */
+export function inodeIdPageKey(inode: string, page: bigint | number | ''): string {
   return `I${inode}:${page}`;
 }
 
-export function logicalPageKey(logical: bigint): string {
+export function logicalPageKey(logical: bigint | number): string {
   return `L${logical}`;
 }
 
-export function compressedPageKey(extentLogical: bigint, page: bigint | number): string {
+/** Page '' gives the prefix every page of the extent's keys shares. */
+export function compressedPageKey(extentLogical: bigint, page: bigint | number | ''): string {
   return `C${extentLogical}:${page}`;
 }

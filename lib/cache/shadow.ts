@@ -40,12 +40,32 @@ export class ShadowEntries {
       keys.add(page.key);
     }
     while (this.entries.size > this.max) this.forgetOldest();
-    // Queue slots of shadows taken or forgotten meanwhile are skipped; compact now and then.
-    if (this.head > 1024 && this.head * 2 > this.queueKeys.length) {
-      this.queueKeys = this.queueKeys.slice(this.head);
-      this.queueSeqs = this.queueSeqs.slice(this.head);
-      this.head = 0;
+    // Slots of shadows taken (refaults) or forgotten (truncation) stay in the queue until the head
+    // passes them, and the head only moves when the entries are full: with refaults keeping the
+    // entries below `max`, the queue would grow with every eviction. Compacting once stale slots
+    // outnumber live ones keeps it within twice the entries, at amortized O(1) per eviction.
+    const slots = this.queueKeys.length - this.head;
+    if (slots > 1024 && slots > 2 * this.entries.size) this.compact();
+  }
+
+  /** Slots in the age queue, stale ones included (for tests of its bound). */
+  get queueLength(): number {
+    return this.queueKeys.length - this.head;
+  }
+
+  private compact(): void {
+    const keys: string[] = [];
+    const seqs: number[] = [];
+    for (let i = this.head; i < this.queueKeys.length; i++) {
+      const key = this.queueKeys[i]!;
+      const seq = this.queueSeqs[i]!;
+      if (this.entries.get(key)?.seq !== seq) continue;
+      keys.push(key);
+      seqs.push(seq);
     }
+    this.queueKeys = keys;
+    this.queueSeqs = seqs;
+    this.head = 0;
   }
 
   /** The eviction clock of `key` if it is remembered; forgets it. */

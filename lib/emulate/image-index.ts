@@ -2,10 +2,18 @@
 // directory lookups and unchanged files' extent maps. Bounded; the oldest are forgotten first.
 
 import type { Btrfs } from '../fs/btrfs.js';
+import { InodeFlag } from '../ondisk/constants.js';
 import type { FsNode } from '../fs/path.js';
 import { kindOfMode, type FileKind } from '../fs/stats.js';
 import type { Tree } from '../tree/tree.js';
 import { FileMap, type ExtentReferences } from './file-map.js';
+
+export interface ImageInode {
+  kind: FileKind;
+  size: bigint;
+  nlink: number;
+  nodatasum: boolean;
+}
 
 const DENTRIES_MAX = 65_536;
 /** Unchanged files' extent maps kept in memory, in segments (about 200 bytes each). */
@@ -19,7 +27,7 @@ const READ_ONLY: ExtentReferences = { partial: new Set(), treeShared: () => fals
 export class ImageIndex {
   private readonly dentries = new Map<string, FsNode | null>();
   private readonly maps = new Map<string, FileMap | null>();
-  private readonly kinds = new Map<string, FileKind>();
+  private readonly inodes = new Map<string, ImageInode>();
   private segments = 0;
 
   constructor(readonly btrfs: Btrfs) {}
@@ -38,14 +46,28 @@ export class ImageIndex {
 
   /** What the image's inode `ino` of subvolume `subvol` is (file, dir, symlink, ...). */
   async kind(subvol: bigint, ino: bigint): Promise<FileKind> {
+    return (await this.inode(subvol, ino)).kind;
+  }
+
+  /**
+   * What the emulator needs of the image's inode: asked for its kind while a path is resolved and
+   * for the rest right after, so one read of the inode item serves both.
+   */
+  async inode(subvol: bigint, ino: bigint): Promise<ImageInode> {
     const k = `${subvol}:${ino}`;
-    let kind = this.kinds.get(k);
-    if (kind === undefined) {
-      kind = kindOfMode((await this.btrfs.facts({ subvol, ino })).mode);
-      if (this.kinds.size >= DENTRIES_MAX) this.kinds.clear();
-      this.kinds.set(k, kind);
+    let found = this.inodes.get(k);
+    if (found === undefined) {
+      const f = await this.btrfs.facts({ subvol, ino });
+      found = { kind: kindOfMode(f.mode), size: f.size, nlink: f.nlink, nodatasum: (f.flags & InodeFlag.NODATASUM) !== 0n };
+      if (this.inodes.size >= DENTRIES_MAX) this.inodes.clear();
+      this.inodes.set(k, found);
     }
-    return kind;
+    return found;
+  }
+
+  /** The map if it is in memory now (undefined when not loaded, or too large to keep). */
+  loadedMap(tree: Tree, ino: bigint): FileMap | undefined {
+    return this.maps.get(`${tree.root.id}:${ino}`) ?? undefined;
   }
 
   /** The unchanged file's items in memory, or null when it has too many to keep. Clone before changing. */

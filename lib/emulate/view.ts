@@ -9,9 +9,9 @@ import { PathError, UsageError } from '../errors.js';
 import type { FileRef } from '../fs/read-path.js';
 import { mappings } from '../fs/file-extents.js';
 import { resolve, type FsNode, type PathContext } from '../fs/path.js';
-import { kindOfMode, type FileKind } from '../fs/stats.js';
+import type { FileKind } from '../fs/stats.js';
 import { inodeId } from '../cache/page-key.js';
-import { InodeFlag, KeyType, NAME_LEN, ObjectId } from '../ondisk/constants.js';
+import { KeyType, NAME_LEN, ObjectId } from '../ondisk/constants.js';
 import type { DirEntry } from '../ondisk/items/dir-item.js';
 import { key, U64_MAX } from '../ondisk/key.js';
 import { RootFlag } from '../ondisk/constants.js';
@@ -164,8 +164,8 @@ export class View {
     const sub = await this.sub(node.subvol);
     const known = sub.inodes.get(node.ino);
     if (known) return known;
-    const f = await this.btrfs.facts({ subvol: sub.image, ino: node.ino });
-    const inode = this.newInode(sub, node.ino, kindOfMode(f.mode), f.size, f.nlink, (f.flags & InodeFlag.NODATASUM) !== 0n, undefined);
+    const f = await this.images.inode(sub.image, node.ino);
+    const inode = this.newInode(sub, node.ino, f.kind, f.size, f.nlink, f.nodatasum, undefined);
     sub.inodes.set(node.ino, inode);
     return inode;
   }
@@ -247,11 +247,14 @@ export class View {
     } as EmuInode;
     // Until it changes, the file reads the image's items, from memory once loaded.
     const view = this;
-    const unchanged = async function* (from: bigint, to: bigint) {
+    const load = async function* (from: bigint, to: bigint) {
       const map = await view.imageMap(inode);
       if (map) yield* map.mappings(from, to);
       else yield* mappings(inode.tree, inode.ino, view.sectorsize, from, to);
     };
+    // Once the items are in memory they are iterated directly: an async generator around them
+    // cost more than the lookups of a small file's pages.
+    const unchanged = (from: bigint, to: bigint) => view.images.loadedMap(inode.tree, inode.ino)?.mappings(from, to) ?? load(from, to);
     inode.file = {
       subvol: sub.id, ino, tree: sub.tree, nodatasum,
       get size() { return inode.size; },
@@ -333,8 +336,13 @@ export class View {
   }
 }
 
+/** "/" and names that are neither empty, "." nor "..", each after one slash. */
+const CANONICAL = /^(?:\/|(?:\/(?!\.\.?(?:\/|$))[^/]+)+)$/;
+
 /** "/a/b" for "//a/./b/", undefined when the path has ".." (then it does not name its node directly). */
 function canonicalPath(path: string): string | undefined {
+  // Most paths (every path a walk makes) are canonical already: no need to split them.
+  if (CANONICAL.test(path)) return path;
   const parts = path.split('/').filter((c) => c !== '' && c !== '.');
   if (parts.includes('..')) return undefined;
   return '/' + parts.join('/');

@@ -263,25 +263,31 @@ export class ReadPath {
           : await this.readUnsharedCompressed(file, m, next, endPage, position, end, out);
         continue;
       }
-      const keyOf = this.keyFunction(m, user);
       // A page belongs to the mapping that holds its first byte (an inline page covers its tail too).
-      for (let p = next; p * S < mEnd && p < endPage; p++) {
-        if (p * S < m.fileOffset) continue;
-        const key = keyOf(p);
-        const hit = this.cache.lookup(key, user, Number(p));
+      const mFirst = (m.fileOffset + S - 1n) / S;
+      const mStop = (mEnd + S - 1n) / S;
+      const from = next > mFirst ? next : mFirst;
+      const stop = mStop < endPage ? mStop : endPage;
+      if (from >= stop) continue;
+      // Page indices as numbers (exact: a file ends below 2^64 bytes, 2^52 pages): a cache hit then
+      // costs no bigint arithmetic.
+      const keyOf = this.keyFunction(m, user, stop);
+      for (let q = Number(from), last = Number(stop); q < last; q++) {
+        const key = keyOf(q);
+        const hit = this.cache.lookup(key, user, q);
         let page: Buffer | undefined;
         if (hit) {
           this.counters.cache_hits++;
           page = hit.data;
-        } else page = await this.miss(file, m, p, user, key);
+        } else page = await this.miss(file, m, BigInt(q), user, key);
         if (out && page) {
-          const pageStart = p * S;
+          const pageStart = BigInt(q) * S;
           const from = pageStart > position ? pageStart : position;
           const to = pageStart + S < end ? pageStart + S : end;
           page.copy(out, Number(from - position), Number(from - pageStart), Number(to - pageStart));
         }
-        next = p + 1n;
       }
+      next = stop;
     }
   }
 
@@ -373,20 +379,35 @@ export class ReadPath {
     return stop;
   }
 
-  /** Page key under this policy for every page of mapping `m` (what nameOf() gives, without the rest). */
-  private keyFunction(m: ReadMapping, user: string): (p: bigint) => string {
-    if (m.kind !== 'regular' || this.policy !== 'logical') return (p) => inodeIdPageKey(user, p);
+  /**
+   * Page key under this policy for every page of mapping `m` below page `stop` (what nameOf() gives,
+   * without the rest). The same strings as page-key.ts makes, built with number arithmetic where
+   * that is exact (a number below 2^53 prints as the bigint does), as this runs for every page read.
+   */
+  private keyFunction(m: ReadMapping, user: string, stop: bigint): (p: number) => string {
+    if (m.kind !== 'regular' || this.policy !== 'logical') {
+      const prefix = inodeIdPageKey(user, '');
+      return (p) => prefix + p;
+    }
     const e = m.extent;
     const S = this.SB;
     const base = e.offset - m.where.itemOffset;
-    if (e.compression !== 0) return (p) => compressedPageKey(e.diskBytenr, (base + p * S) / S);
+    if (e.compression !== 0) {
+      if (base % S !== 0n || base < 0n) return (p) => compressedPageKey(e.diskBytenr, (base + BigInt(p) * S) / S);
+      const prefix = compressedPageKey(e.diskBytenr, '');
+      const first = Number(base / S);
+      return (p) => prefix + (first + p);
+    }
     const logical = e.diskBytenr + base;
-    return (p) => logicalPageKey(logical + p * S);
+    if (logical < 0n || logical + stop * S > BigInt(Number.MAX_SAFE_INTEGER)) return (p) => logicalPageKey(logical + BigInt(p) * S);
+    const at = Number(logical);
+    const size = this.S;
+    return (p) => logicalPageKey(at + p * size);
   }
 
   private async page(file: FileRef, m: ReadMapping, p: bigint): Promise<Buffer | undefined> {
     const user = inodeId(file.subvol, file.ino);
-    const key = this.keyFunction(m, user)(p);
+    const key = this.keyFunction(m, user, p + 1n)(Number(p));
     const hit = this.cache.lookup(key, user, Number(p));
     if (hit) {
       this.counters.cache_hits++;
