@@ -43,6 +43,7 @@ describe('progress on a terminal', function () {
     [['du', '-s'], /\rdu: \.: \d+ files and directories/],
     [['compsize'], /\rcompsize: \d+ files and directories/],
     [['sharing'], /\rsharing: \d+ data extents, \d+ files/],
+    [['emulate', '--workload', 'read-all'], /\remulate: \d+ operations/],
   ] as const) {
     it(`${args[0]}: what it has counted so far on the terminal; none in a pipe`, async () => {
       const t = onTerminal([args[0], image, ...args.slice(1)]);

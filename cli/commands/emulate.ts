@@ -4,6 +4,16 @@ import { CACHE_POLICIES, type CachePolicy } from '../../lib/cache/page-key.js';
 import { UsageError } from '../../lib/errors.js';
 import { emulate, formatReport, parseSize, readAll, traceOps, validateTrace, WORKLOADS } from '../../lib/emulate/index.js';
 import { imageOptions, toJson, withImage, writeOut, type ImageArgs } from '../common.js';
+import { Progress } from '../progress.js';
+
+/** The operations as they are handed to the emulator, counted for the progress line. */
+async function* counted<T>(ops: AsyncIterable<T> | Iterable<T>, onCount: (n: number) => void): AsyncGenerator<T> {
+  let n = 0;
+  for await (const op of ops) {
+    onCount(++n);
+    yield op;
+  }
+}
 
 export interface EmulateArgs extends ImageArgs {
   workload?: string;
@@ -32,11 +42,14 @@ export const emulateCommand: CommandModule<object, EmulateArgs> = {
     if (!Number.isFinite(readaheadBytes) || readaheadBytes < 1) throw new UsageError('--readahead must be a size of at least one byte');
     const policies: CachePolicy[] = argv.policy === 'both' ? [...CACHE_POLICIES] : [argv.policy];
     // A trace is checked whole before the image is even opened.
-    if (argv.trace !== undefined) await validateTrace(argv.trace);
+    const traceLength = argv.trace !== undefined ? await validateTrace(argv.trace) : undefined;
     const workload = argv.trace !== undefined ? `trace ${argv.trace}` : (argv.workload ?? 'read-all');
     await withImage(argv, async (fs) => {
       const ops = argv.trace !== undefined ? traceOps(argv.trace) : readAll(fs);
-      const report = await emulate(fs, workload, ops, { policies, memoryBytes, reclaim: argv.reclaim, readaheadBytes });
+      const progress = new Progress('emulate');
+      const report = await emulate(fs, workload, counted(ops, (n) => progress.show(() => `${n}${traceLength !== undefined ? ` of ${traceLength}` : ''} operations`)), {
+        policies, memoryBytes, reclaim: argv.reclaim, readaheadBytes,
+      }).finally(() => progress.done());
       await writeOut(argv.json ? toJson({ image: argv.image, ...report }) + '\n' : formatReport(report, argv.image));
     });
   },

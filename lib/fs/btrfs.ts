@@ -58,11 +58,19 @@ function makeDirent(nameBytes: Buffer, type: FileKind): Dirent {
 /** Node's fs.readFile refuses files over 2 GiB; so do we (use createReadStream). */
 const MAX_READFILE = 2 ** 31 - 1;
 const MAX_SYMLINK_TARGET = 4095;
+/** Inode items per cache generation (two are kept): a few MiB. */
+const INODE_GENERATION = 8192;
 
 export class Btrfs {
   readonly readPath: ReadPath;
   private readonly ctx: PathContext;
-  private readonly items = new Map<string, Promise<InodeItem | undefined>>();
+  /**
+   * Inode items read lately, in two generations: lookups check both (and keep what they find young);
+   * when the young one is full it becomes the old one and the old one is dropped. Bounded, O(1), and
+   * no eviction scans (deleting a Map's oldest key one at a time slowed down as deletions piled up).
+   */
+  private youngItems = new Map<string, Promise<InodeItem | undefined>>();
+  private oldItems = new Map<string, Promise<InodeItem | undefined>>();
 
   private constructor(readonly filesystem: Filesystem, readonly root: FsNode, codecs: LazyDecompress, csums: CsumTree, options: OpenOptions) {
     const fs = filesystem;
@@ -118,11 +126,14 @@ export class Btrfs {
 
   private async inode(node: FsNode): Promise<InodeItem> {
     const id = `${node.subvol}:${node.ino}`;
-    let pending = this.items.get(id);
+    let pending = this.youngItems.get(id);
     if (!pending) {
-      pending = this.tree(node.subvol).then((t) => readInodeItem(t, node.ino));
-      this.items.set(id, pending);
-      if (this.items.size > 4096) this.items.delete(this.items.keys().next().value as string);
+      pending = this.oldItems.get(id) ?? this.tree(node.subvol).then((t) => readInodeItem(t, node.ino));
+      if (this.youngItems.size >= INODE_GENERATION) {
+        this.oldItems = this.youngItems;
+        this.youngItems = new Map();
+      }
+      this.youngItems.set(id, pending);
     }
     const item = await pending;
     if (!item) throw new CorruptError('directory entry points to an inode with no INODE_ITEM', { tree: node.subvol, key: `(${node.ino} INODE_ITEM 0)` });
