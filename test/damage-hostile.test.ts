@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { CorruptError, PathError, UsageError } from '../lib/errors.js';
 import { Filesystem } from '../lib/fs/filesystem.js';
 import { walk } from '../lib/fs/walk.js';
-import { open } from '../lib/index.js';
+import { open, type Btrfs } from '../lib/index.js';
 import { KeyType, ObjectId } from '../lib/ondisk/constants.js';
 import { dirItemHead } from '../lib/ondisk/items/dir-item.js';
 import { fileExtentItem, INLINE_DATA_START } from '../lib/ondisk/items/file-extent.js';
@@ -30,6 +30,20 @@ async function forged(edit: (fs: Filesystem) => Promise<() => void>): Promise<Te
   }
   write();
   return t;
+}
+
+/** Open the forged copy through the public API, use it, then close it and delete the copy. */
+async function readForged(t: TempImage, use: (fs: Btrfs) => Promise<void>): Promise<void> {
+  try {
+    const fs = await open(t.paths[0]!);
+    try {
+      await use(fs);
+    } finally {
+      await fs.close();
+    }
+  } finally {
+    await t.cleanup();
+  }
 }
 
 async function quickly<T>(what: string, body: () => Promise<T>): Promise<T> {
@@ -104,20 +118,13 @@ describe('damage: hostile structures end quickly in typed errors', function () {
       });
       return write;
     });
-    try {
-      const fs = await open(t.paths[0]!);
-      try {
-        assert.equal(await fs.readlink('/links/dangling'), './././dangling');
-        await quickly('stat', () => assert.rejects(fs.stat('/links/dangling/x'), (e: unknown) => e instanceof PathError && e.code === 'ELOOP'));
-      } finally {
-        await fs.close();
-      }
+    await readForged(t, async (fs) => {
+      assert.equal(await fs.readlink('/links/dangling'), './././dangling');
+      await quickly('stat', () => assert.rejects(fs.stat('/links/dangling/x'), (e: unknown) => e instanceof PathError && e.code === 'ELOOP'));
       const cli = await runCli(['cat', t.paths[0]!, '/links/dangling']);
       assert.equal(cli.code, 3);
       assert.match(cli.stderr, /^btrfs-lens: ELOOP: too many levels of symbolic links/);
-    } finally {
-      await t.cleanup();
-    }
+    });
   });
 
   it('a file claiming an exabyte reads its holes on demand, and refuses a whole-file read', async () => {
@@ -129,19 +136,12 @@ describe('damage: hostile structures end quickly in typed errors', function () {
       });
       return write;
     });
-    try {
-      const fs = await open(t.paths[0]!);
-      try {
-        assert.equal((await fs.stat('/extents/regular-1m', { bigint: true })).size, huge);
-        await assert.rejects(fs.readFile('/extents/regular-1m'), (e: unknown) => e instanceof UsageError);
-        const tail = await quickly('read at the end', () => fs.read('/extents/regular-1m', huge - 4096n, 4096));
-        assert.ok(tail.length === 4096 && tail.every((b) => b === 0));
-      } finally {
-        await fs.close();
-      }
-    } finally {
-      await t.cleanup();
-    }
+    await readForged(t, async (fs) => {
+      assert.equal((await fs.stat('/extents/regular-1m', { bigint: true })).size, huge);
+      await assert.rejects(fs.readFile('/extents/regular-1m'), (e: unknown) => e instanceof UsageError);
+      const tail = await quickly('read at the end', () => fs.read('/extents/regular-1m', huge - 4096n, 4096));
+      assert.ok(tail.length === 4096 && tail.every((b) => b === 0));
+    });
   });
 
   it('a file extent claiming a petabyte is refused by the tree-checker', async () => {
@@ -152,16 +152,9 @@ describe('damage: hostile structures end quickly in typed errors', function () {
       });
       return write;
     });
-    try {
-      const fs = await open(t.paths[0]!);
-      try {
-        await quickly('read', () => assert.rejects(fs.readFile('/extents/regular-1m'), (e: unknown) => e instanceof CorruptError && /exceeds disk_num_bytes/.test(e.message)));
-      } finally {
-        await fs.close();
-      }
-    } finally {
-      await t.cleanup();
-    }
+    await readForged(t, async (fs) => {
+      await quickly('read', () => assert.rejects(fs.readFile('/extents/regular-1m'), (e: unknown) => e instanceof CorruptError && /exceeds disk_num_bytes/.test(e.message)));
+    });
   });
 
   it('a leaf claiming four billion items', async () => {
@@ -172,15 +165,8 @@ describe('damage: hostile structures end quickly in typed errors', function () {
       leaf.writeUInt32LE(0xffffffff, header.offsetOf('nritems'));
       return () => forgeBlock(fs, bytenr, leaf);
     });
-    try {
-      const fs = await open(t.paths[0]!);
-      try {
-        await quickly('stat', () => assert.rejects(fs.stat('/extents/regular-1m'), (e: unknown) => e instanceof CorruptError && /leaf claims 4294967295 items/.test(e.message)));
-      } finally {
-        await fs.close();
-      }
-    } finally {
-      await t.cleanup();
-    }
+    await readForged(t, async (fs) => {
+      await quickly('stat', () => assert.rejects(fs.stat('/extents/regular-1m'), (e: unknown) => e instanceof CorruptError && /leaf claims 4294967295 items/.test(e.message)));
+    });
   });
 });
