@@ -250,25 +250,25 @@ export class ReadPath {
     const user = inodeId(file.subvol, file.ino);
     let next = firstPage;
     for await (const m of this.mappingsOf(file, firstPage * S, endPage * S)) {
-      const mEnd = m.fileOffset + m.length;
-      if (out && this.bypassUnshared && (m.kind === 'inline' || m.kind === 'hole' || (m.kind === 'prealloc' && !m.store))) {
-        // Never shared under the logical policy and never read from disk: caching them would only
-        // fill the cache with pages nobody else can hit (small files are mostly inline).
-        next = await this.streamLocal(file, m, next, endPage, position, end, out);
-        continue;
-      }
-      if (out && this.bypassUnshared && m.kind === 'regular' && !m.store && !(await this.ctx.canBeShared!(file, m.extent, m.where.block))) {
-        next = m.extent.compression === 0
-          ? await this.readUnshared(file, m, next, endPage, position, end, out)
-          : await this.readUnsharedCompressed(file, m, next, endPage, position, end, out);
-        continue;
-      }
-      // A page belongs to the mapping that holds its first byte (an inline page covers its tail too).
+      // Pages [from, stop) are this mapping's: a page belongs to the mapping that holds its first
+      // byte (an inline page covers its tail too).
       const mFirst = (m.fileOffset + S - 1n) / S;
-      const mStop = (mEnd + S - 1n) / S;
+      const mStop = (m.fileOffset + m.length + S - 1n) / S;
       const from = next > mFirst ? next : mFirst;
       const stop = mStop < endPage ? mStop : endPage;
       if (from >= stop) continue;
+      next = stop;
+      if (out && this.bypassUnshared && (m.kind === 'inline' || m.kind === 'hole' || (m.kind === 'prealloc' && !m.store))) {
+        // Never shared under the logical policy and never read from disk: caching them would only
+        // fill the cache with pages nobody else can hit (small files are mostly inline).
+        await this.streamLocal(file, m, from, stop, position, end, out);
+        continue;
+      }
+      if (out && this.bypassUnshared && m.kind === 'regular' && !m.store && !(await this.ctx.canBeShared!(file, m.extent, m.where.block))) {
+        if (m.extent.compression === 0) await this.readUnshared(file, m, from, stop, position, end, out);
+        else await this.readUnsharedCompressed(file, m, from, stop, position, end, out);
+        continue;
+      }
       // Page indices as numbers (exact: a file ends below 2^64 bytes, 2^52 pages): a cache hit then
       // costs no bigint arithmetic.
       const keyOf = this.keyFunction(m, user, stop);
@@ -287,22 +287,15 @@ export class ReadPath {
           page.copy(out, Number(from - position), Number(from - pageStart), Number(to - pageStart));
         }
       }
-      next = stop;
     }
   }
 
   /**
-   * Pages [max(next, m's first), min(m's end, endPage)) of an inline extent, a hole or prealloc,
-   * written into `out` without the page cache. Returns the next page to read.
+   * Pages [first, stop) of an inline extent, a hole or prealloc (the part of them inside the request
+   * [position, end)), written into `out` without the page cache.
    */
-  private async streamLocal(file: FileRef, m: Mapping, next: bigint, endPage: bigint, position: bigint, end: bigint, out: Buffer): Promise<bigint> {
+  private async streamLocal(file: FileRef, m: Mapping, first: bigint, stop: bigint, position: bigint, end: bigint, out: Buffer): Promise<void> {
     const S = this.SB;
-    const mEndPage = (m.fileOffset + m.length + S - 1n) / S;
-    const stop = mEndPage < endPage ? mEndPage : endPage;
-    // A page belongs to the mapping holding its first byte (an inline page covers its tail too).
-    const own = (m.fileOffset + S - 1n) / S;
-    const first = own > next ? own : next;
-    if (first >= stop) return next;
     const from = first * S > position ? first * S : position;
     const to = stop * S < end ? stop * S : end;
     const at = Number(from - position);
@@ -314,23 +307,18 @@ export class ReadPath {
     }
     // `out` may be a reused buffer: what is not inline data is zeros.
     out.fill(0, at + copied, Number(to - position));
-    return stop;
   }
 
   /**
-   * Pages [max(next, m's first), min(m's end, endPage)) of an extent no other file can reach: read
+   * Pages [first, stop) of an extent no other file can reach (the part inside [position, end)): read
    * and verified into `out` directly, bounded pieces at a time, with no page cache in between.
-   * Returns the next page to read.
    */
   private async readUnshared(
-    file: FileRef, m: Mapping & { kind: 'regular' | 'prealloc' }, next: bigint, endPage: bigint, position: bigint, end: bigint, out: Buffer,
-  ): Promise<bigint> {
+    file: FileRef, m: Mapping & { kind: 'regular' | 'prealloc' }, first: bigint, stop: bigint, position: bigint, end: bigint, out: Buffer,
+  ): Promise<void> {
     const S = this.SB;
     const e = m.extent;
     const base = e.diskBytenr + e.offset - m.where.itemOffset;
-    const mEndPage = (m.fileOffset + m.length + S - 1n) / S;
-    const stop = mEndPage < endPage ? mEndPage : endPage;
-    const first = m.fileOffset / S > next ? m.fileOffset / S : next;
     for (let p = first; p < stop; ) {
       let q = p + DIRECT_PIECE_PAGES < stop ? p + DIRECT_PIECE_PAGES : stop;
       if (p * S >= position && q * S > end && q - 1n > p) q--; // a partial last page goes the copying way
@@ -347,7 +335,6 @@ export class ReadPath {
       }
       p = q;
     }
-    return stop > next ? stop : next;
   }
 
   /**
@@ -355,15 +342,11 @@ export class ReadPath {
    * kept, for a reader whose pieces end inside it) and copied out.
    */
   private async readUnsharedCompressed(
-    file: FileRef, m: Mapping & { kind: 'regular' | 'prealloc' }, next: bigint, endPage: bigint, position: bigint, end: bigint, out: Buffer,
-  ): Promise<bigint> {
+    file: FileRef, m: Mapping & { kind: 'regular' | 'prealloc' }, first: bigint, stop: bigint, position: bigint, end: bigint, out: Buffer,
+  ): Promise<void> {
     const S = this.SB;
     const e = m.extent;
     const itemStart = m.where.itemOffset;
-    const mEndPage = (m.fileOffset + m.length + S - 1n) / S;
-    const stop = mEndPage < endPage ? mEndPage : endPage;
-    const first = m.fileOffset / S > next ? m.fileOffset / S : next;
-    if (first >= stop) return next;
     let data = this.lastUnshared?.bytenr === e.diskBytenr ? this.lastUnshared.data : undefined;
     if (!data) {
       const stored = await this.readVerified(file, e.diskBytenr, Number(e.diskNumBytes), itemStart - e.offset);
@@ -376,7 +359,6 @@ export class ReadPath {
     const copied = data.copy(out, Number(from - position), Math.min(src, data.length), Math.min(src + Number(to - from), data.length));
     // Bytes past ram_bytes (a tail page) read as zeros; `out` may be a reused buffer.
     out.fill(0, Number(from - position) + copied, Number(to - position));
-    return stop;
   }
 
   /**
