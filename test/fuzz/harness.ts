@@ -4,7 +4,8 @@
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Mutation } from './mutation.js';
@@ -13,6 +14,8 @@ import type { FromWorker, ToWorker } from './worker.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const WORKER = join(HERE, 'worker.js');
+const SCRATCH = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+let workers = 0;
 /** Regression cases live in the source tree (this file runs from dist/test/fuzz/). */
 export const REGRESSIONS_DIR = join(HERE, '..', '..', '..', 'test', 'fuzz', 'regressions');
 
@@ -30,7 +33,10 @@ export class FuzzWorker {
   constructor(private readonly memoryMb = 1536) {}
 
   private start(): Promise<void> {
-    const child = fork(WORKER, [], { execArgv: [`--max-old-space-size=${this.memoryMb}`], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    // The runner names the worker's scratch folder and removes it when the worker exits: a worker
+    // killed for a hang (SIGKILL) cannot clean up after itself, and each left ~70 MiB in /dev/shm.
+    const scratch = join(SCRATCH, `btrfs-lens-fuzz-${process.pid}-${++workers}`);
+    const child = fork(WORKER, [scratch], { execArgv: [`--max-old-space-size=${this.memoryMb}`], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     this.child = child;
     // A worker's stderr is only interesting when it dies; keep the tail.
     let tail = '';
@@ -41,6 +47,7 @@ export class FuzzWorker {
     });
     child.on('message', (m: FromWorker) => this.waiting?.(m));
     child.on('exit', (code, signal) => {
+      rmSync(scratch, { recursive: true, force: true });
       if (this.child === child) this.child = undefined;
       this.waiting?.({ type: 'exit', code, signal: signal ?? (tail ? `stderr: ${tail.slice(-500)}` : null) });
     });

@@ -2,9 +2,6 @@
 // reports. It runs apart from the runner so that a hang can be killed and a crash (an uncaught error,
 // running out of memory) is seen from outside, while the worker itself is reused between mutants.
 
-import { tmpdir } from 'node:os';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { fixtureImages } from '../helpers/fixtures.js';
 import { Workspace, type Mutation } from './mutation.js';
 import { exercise, exerciseCli, type Finding } from './target.js';
@@ -27,8 +24,10 @@ function crash(e: unknown): void {
 process.on('uncaughtException', crash);
 process.on('unhandledRejection', crash);
 
-const shm = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
-const workspace = new Workspace(join(shm, `btrfs-lens-fuzz-${process.pid}`), fixtureImages);
+// The folder is the runner's choice (argv[2]), and the runner removes it when this process exits.
+const scratch = process.argv[2];
+if (!scratch) throw new Error('fuzz worker: no scratch folder given');
+const workspace = new Workspace(scratch, fixtureImages);
 process.on('exit', () => workspace.close());
 process.on('SIGTERM', () => process.exit(0));
 process.on('disconnect', () => process.exit(0));
