@@ -157,6 +157,24 @@ describe('compression', () => {
       }
     });
 
+    it('decoding into a reused buffer: the same bytes, zeros past the stream, nothing past outputLength touched', () => {
+      const into = new Uint8Array(131072 + 16);
+      for (const v of manifest.vectors.filter((x) => !x.inline)) {
+        const d = dec[v.compression];
+        const input = vectorBytes(v);
+        for (const n of [v.ram_bytes, 131072, 5000]) {
+          into.fill(0xee); // whatever the previous extent left
+          const out = d.decompress(input, n, into);
+          assert.equal(out.buffer, into.buffer, `${v.file} n=${n}: not decoded in place`);
+          assert.equal(out.byteOffset, into.byteOffset);
+          assert.equal(out.length, n);
+          assert.deepEqual(out, d.decompress(input, n), `${v.file} n=${n}`);
+          assert.ok(into.subarray(n).every((b) => b === 0xee), `${v.file} n=${n}: wrote past outputLength`);
+        }
+      }
+      assert.throws(() => dec.zstd.decompress(vectorBytes(manifest.vectors.find((x) => x.compression === 'zstd' && !x.inline)!), 4096, new Uint8Array(4095)), UsageError);
+    });
+
     it('includes LZO extents whose framing skipped sector padding, and lzoLayout finds it', () => {
       const padded = manifest.vectors.filter((v) => v.compression === 'lzo' && !v.inline && v.lzo_padding?.length);
       assert.ok(padded.length >= 1, 'no padded LZO vector');

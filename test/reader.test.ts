@@ -57,6 +57,17 @@ for (const name of fixtureNames()) {
       }
     });
 
+    it('every file read at once (readers share one filesystem and its buffers) has the kernel\'s content', async () => {
+      const fs = await open(images[0]!);
+      try {
+        const files = manifest.entries.filter((m) => m.type === 'file');
+        const got = await Promise.all(files.map(async (m) => sha256(await fs.readFile(m.path))));
+        assertNoDiffs(files.flatMap((m, i) => (got[i] === m.sha256 ? [] : [`${m.path}: content sha256 differs`])), 'concurrent reads');
+      } finally {
+        await fs.close();
+      }
+    });
+
     it('lists the subvolumes the kernel lists', async () => {
       const fs = await open(images[0]!);
       try {

@@ -120,8 +120,8 @@ export function createLzo(sectorSize: number): Decompressor {
     type: COMPRESSION.lzo,
     name: 'lzo',
     sectorSize,
-    decompress(input: Uint8Array, outputLength: number): Uint8Array {
-      const out = allocOutput('lzo', input, outputLength, MAX_UNCOMPRESSED, 'the compressed-extent maximum');
+    decompress(input: Uint8Array, outputLength: number, into?: Uint8Array): Uint8Array {
+      const out = allocOutput('lzo', input, outputLength, MAX_UNCOMPRESSED, 'the compressed-extent maximum', into);
       if (outputLength === 0) return out;
       let produced = 0;
       walk(input, sectorSize, (payload, length, index) => {

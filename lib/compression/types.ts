@@ -30,8 +30,10 @@ export interface Decompressor {
    *   pages it was asked for are filled; the rest of the stream is then not examined).
    * If the stream ends cleanly before outputLength, the rest is zero-filled (the kernel's
    * zero_fill_bio after a successful decompression).
+   * @param into where to decode (at least outputLength bytes; its start is returned): a streaming
+   *   reader reuses one buffer instead of allocating and zeroing 128 KiB per extent.
    */
-  decompress(input: Uint8Array, outputLength: number): Uint8Array;
+  decompress(input: Uint8Array, outputLength: number, into?: Uint8Array): Uint8Array;
   /**
    * A compressed inline extent: input is the item's inline data, outputLength its ram_bytes
    * (at most sectorSize). Unlike regular extents, a stream that ends short of outputLength is an
@@ -40,8 +42,11 @@ export interface Decompressor {
   decompressInline(input: Uint8Array, outputLength: number): Uint8Array;
 }
 
-/** Validates the arguments every decompressor shares; returns the zero-filled output buffer. */
-export function allocOutput(what: string, input: Uint8Array, outputLength: number, max: number, maxWhat: string): Uint8Array {
+/**
+ * Validates the arguments every decompressor shares; returns the zero-filled output buffer (the
+ * start of `into` when the caller gives one).
+ */
+export function allocOutput(what: string, input: Uint8Array, outputLength: number, max: number, maxWhat: string, into?: Uint8Array): Uint8Array {
   if (!(input instanceof Uint8Array)) throw new UsageError(`${what}: input must be a Uint8Array`);
   if (!Number.isSafeInteger(outputLength) || outputLength < 0) {
     throw new UsageError(`${what}: outputLength must be a non-negative integer, got ${outputLength}`);
@@ -49,7 +54,9 @@ export function allocOutput(what: string, input: Uint8Array, outputLength: numbe
   // The length comes from the image (ram_bytes); refusing it here is what keeps a hostile extent
   // from making us allocate petabytes.
   if (outputLength > max) throw new CorruptError(`${what}: ram_bytes ${outputLength} exceeds ${maxWhat} ${max}`);
-  return new Uint8Array(outputLength);
+  if (!into) return new Uint8Array(outputLength);
+  if (into.length < outputLength) throw new UsageError(`${what}: output buffer of ${into.length} bytes is shorter than ${outputLength}`);
+  return into.subarray(0, outputLength).fill(0);
 }
 
 export function le32(b: Uint8Array, o: number): number {

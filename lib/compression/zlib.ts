@@ -96,8 +96,8 @@ export function createZlib(sectorSize: number): Decompressor {
     type: COMPRESSION.zlib,
     name: 'zlib',
     sectorSize,
-    decompress(input: Uint8Array, outputLength: number): Uint8Array {
-      const out = allocOutput('zlib', input, outputLength, MAX_UNCOMPRESSED, 'the compressed-extent maximum');
+    decompress(input: Uint8Array, outputLength: number, into?: Uint8Array): Uint8Array {
+      const out = allocOutput('zlib', input, outputLength, MAX_UNCOMPRESSED, 'the compressed-extent maximum', into);
       if (outputLength === 0) return out;
       const status = inflateInto(strm, input, out, Z_NO_FLUSH);
       // Stream end: whatever is left of `out` stays zero, as the kernel zero-fills the bio.

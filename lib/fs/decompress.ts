@@ -19,10 +19,10 @@ export function loadDecompress(sectorsize: number): LazyDecompress {
       // loadDecompressor caches the load itself (and forgets a failed one).
       if (!codecs.has(type)) codecs.set(type, await loadDecompressor(type, sectorsize));
     },
-    decompress(type, input, outputLength, inline) {
+    decompress(type, input, outputLength, inline, into) {
       const codec = codecs.get(type);
       if (!codec) throw new UnsupportedError(`compression type ${type} (codec not loaded)`);
-      const out = inline ? codec.decompressInline(input, outputLength) : codec.decompress(input, outputLength);
+      const out = inline ? codec.decompressInline(input, outputLength) : codec.decompress(input, outputLength, into);
       return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
     },
   };

@@ -14,6 +14,7 @@ import { compressedPageKey, inodeId, inodeIdPageKey, logicalPageKey, type CacheP
 import { LruPageCache, type PageCache } from '../cache/page-cache.js';
 import type { ReadCounters } from '../cache/counters.js';
 import { BtrfsError, ChecksumError, CorruptError, UsageError, type Location } from '../errors.js';
+import { MAX_UNCOMPRESSED } from '../compression/types.js';
 import type { InlineExtent, RegularExtent } from '../ondisk/items/file-extent.js';
 import type { Tree } from '../tree/tree.js';
 import type { CsumTree } from './csum-tree.js';
@@ -25,9 +26,10 @@ const DIO_CHUNK = 1n << 20n;
 
 /**
  * Decompress `input` to exactly `outputLength` bytes. Regular extents zero-fill a short stream;
- * inline extents (`inline`) must decompress fully, as in the kernel.
+ * inline extents (`inline`) must decompress fully, as in the kernel. A regular extent is decoded
+ * into `into` when given (its start is returned).
  */
-export type DecompressFn = (type: number, input: Buffer, outputLength: number, inline: boolean) => Buffer;
+export type DecompressFn = (type: number, input: Buffer, outputLength: number, inline: boolean, into?: Uint8Array) => Buffer;
 
 /** Bytes of extents that exist only in an emulated overlay (the emulator's writes; never on the image). */
 export interface ExtentStore {
@@ -119,8 +121,9 @@ export class ReadPath {
   readonly keepData: boolean;
   readonly bypassUnshared: boolean;
   readonly sectorsize: number;
-  /** The last compressed extent decompressed for a bypassing read. */
+  /** The last compressed extent decompressed for a bypassing read (its bytes are in unsharedScratch). */
   private lastUnshared: { bytenr: bigint; data: Buffer } | undefined;
+  private unsharedScratch: Buffer | undefined;
   private readonly S: number;
   private readonly SB: bigint;
   private readonly readaheadPages: number;
@@ -350,7 +353,12 @@ export class ReadPath {
     let data = this.lastUnshared?.bytenr === e.diskBytenr ? this.lastUnshared.data : undefined;
     if (!data) {
       const stored = await this.readVerified(file, e.diskBytenr, Number(e.diskNumBytes), itemStart - e.offset);
-      data = await this.decompress(e.compression, stored, Number(e.ramBytes), false, file, itemStart, e.diskBytenr);
+      await this.ctx.prepareDecompress?.(e.compression);
+      // Decoded into one reused buffer (a new zeroed 128 KiB per extent was a tenth of a zstd
+      // extraction). Nothing awaits from here to the copy below, so no other read can overwrite it.
+      this.lastUnshared = undefined;
+      this.unsharedScratch ??= Buffer.allocUnsafe(MAX_UNCOMPRESSED);
+      data = this.decompressLoaded(e.compression, stored, Number(e.ramBytes), false, file, itemStart, e.diskBytenr, this.unsharedScratch);
       this.lastUnshared = { bytenr: e.diskBytenr, data };
     }
     const from = first * S > position ? first * S : position;
@@ -512,11 +520,18 @@ export class ReadPath {
 
   private async decompress(type: number, input: Buffer, outLen: number, inline: boolean, file: FileRef, fileOffset: bigint, logical: bigint | undefined): Promise<Buffer> {
     await this.ctx.prepareDecompress?.(type);
+    return this.decompressLoaded(type, input, outLen, inline, file, fileOffset, logical);
+  }
+
+  /** decompress() once the codec is loaded: synchronous, so a caller can own a shared buffer. */
+  private decompressLoaded(
+    type: number, input: Buffer, outLen: number, inline: boolean, file: FileRef, fileOffset: bigint, logical: bigint | undefined, into?: Uint8Array,
+  ): Buffer {
     this.counters.decompressions++;
     this.counters.decompressed_bytes_in += input.length;
     this.counters.decompressed_bytes_out += outLen;
     try {
-      return this.ctx.decompress(type, input, outLen, inline);
+      return this.ctx.decompress(type, input, outLen, inline, into);
     } catch (e) {
       if (e instanceof BtrfsError) {
         const loc: Location = { path: file.path, fileOffset };
