@@ -57,6 +57,29 @@ describe('checksum', () => {
         assert.equal(hex(all.crc32c!.digest(data)), le32(want));
       });
     }
+
+    it('every start alignment and length (the word loop, its byte tail, the unaligned path) gives the bitwise CRC', () => {
+      // The definition, one bit at a time (reflected polynomial 0x82f63b78).
+      const bitwise = (d: Uint8Array) => {
+        let c = 0xffffffff;
+        for (const byte of d) {
+          c ^= byte;
+          for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+        }
+        return (c ^ 0xffffffff) >>> 0;
+      };
+      const data = randomBytes(4096 + 64);
+      const backing = new Uint8Array(data.length + 8);
+      for (let shift = 0; shift < 8; shift++) {
+        backing.set(data, shift);
+        for (const len of [0, 1, 15, 16, 17, 31, 32, 33, 63, 100, 4095, 4096, 4096 + 49]) {
+          const view = backing.subarray(shift, shift + len);
+          const want = le32(bitwise(view));
+          assert.equal(hex(all.crc32c!.digest(view)), want, `offset ${shift} length ${len}`);
+          assert.ok(all.crc32c!.matches(view, Buffer.from(want, 'hex')), `matches, offset ${shift} length ${len}`);
+        }
+      }
+    });
   });
 
   describe('xxhash64 (XXH64, seed 0, stored little-endian)', () => {
