@@ -113,6 +113,8 @@ export interface PageName {
 
 /** Largest piece a bypassing read verifies at once (bounds its buffer). */
 const DIRECT_PIECE_PAGES = 2048n;
+/** A piece ending in a partial page is read whole and copied when it is no larger than this. */
+const COPY_WHOLE_MAX = 256n * 1024n;
 
 export class ReadPath {
   readonly policy: CachePolicy;
@@ -324,7 +326,9 @@ export class ReadPath {
     const base = e.diskBytenr + e.offset - m.where.itemOffset;
     for (let p = first; p < stop; ) {
       let q = p + DIRECT_PIECE_PAGES < stop ? p + DIRECT_PIECE_PAGES : stop;
-      if (p * S >= position && q * S > end && q - 1n > p) q--; // a partial last page goes the copying way
+      // A partial last page goes the copying way; a small piece goes that way whole, as one read
+      // (small files would otherwise cost two reads each).
+      if (p * S >= position && q * S > end && q - 1n > p && (q - p) * S > COPY_WHOLE_MAX) q--;
       const length = Number(q - p) * this.S;
       if (p * S >= position && q * S <= end) {
         // Whole sectors inside the caller's buffer: read and verify them in place, no copy.
