@@ -20,10 +20,26 @@ export interface BlockReaderStats {
   badCopies: number;
 }
 
+/**
+ * A Map key for a block address: a number where that is exact (every real one), so lookups hash a
+ * small integer rather than a BigInt; a larger (hostile) address keeps its bigint, which no number
+ * key can equal.
+ */
+function cacheKey(bytenr: bigint): number | bigint {
+  return bytenr <= MAX_EXACT ? Number(bytenr) : bytenr;
+}
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
 export class BlockReader {
-  private readonly cache = new Map<bigint, TreeBlock>();
+  /**
+   * Verified blocks in two generations: a lookup checks both and keeps what it finds young; when the
+   * young one is full it becomes the old one and the old one is dropped. Bounded, with no work per
+   * hit (an LRU deleted and re-inserted the block on every one of the ~10 lookups per file).
+   */
+  private young = new Map<number | bigint, TreeBlock>();
+  private old = new Map<number | bigint, TreeBlock>();
   private readonly inflight = new Map<bigint, Promise<TreeBlock>>();
-  private readonly maxBlocks: number;
+  private readonly generation: number;
   readonly stats: BlockReaderStats = { reads: 0, cacheHits: 0, badCopies: 0 };
   /** Copies that failed and why, for `check` and for --ignore-errors reports. */
   readonly problems: BtrfsError[] = [];
@@ -33,16 +49,18 @@ export class BlockReader {
     private readonly ctx: VerifyContext,
     options: BlockReaderOptions = {},
   ) {
-    this.maxBlocks = Math.max(16, Math.floor((options.cacheBytes ?? 32 * 1024 * 1024) / ctx.nodesize));
+    this.generation = Math.max(8, Math.floor((options.cacheBytes ?? 32 * 1024 * 1024) / ctx.nodesize / 2));
   }
 
   async read(bytenr: bigint, expect: BlockExpectation = {}): Promise<TreeBlock> {
-    let block = this.cache.get(bytenr);
-    if (block) {
-      this.stats.cacheHits++;
-      this.cache.delete(bytenr);
-      this.cache.set(bytenr, block);
-    } else {
+    const k = cacheKey(bytenr);
+    let block = this.young.get(k);
+    if (!block) {
+      block = this.old.get(k);
+      if (block) this.insert(k, block);
+    }
+    if (block) this.stats.cacheHits++;
+    else {
       let pending = this.inflight.get(bytenr);
       if (!pending) {
         pending = this.readVerified(bytenr, expect).finally(() => this.inflight.delete(bytenr));
@@ -72,7 +90,7 @@ export class BlockReader {
         this.stats.reads++;
         const buf = await this.volume.read(bytenr, this.ctx.nodesize, mirror);
         const block = verifyTreeBlock(buf, bytenr, expect, this.ctx, this.loc(bytenr, expect, mirror));
-        this.insert(bytenr, block);
+        this.insert(cacheKey(bytenr), block);
         return block;
       } catch (e) {
         if (!(e instanceof BtrfsError)) throw e;
@@ -84,11 +102,11 @@ export class BlockReader {
     throw firstError!;
   }
 
-  private insert(bytenr: bigint, block: TreeBlock): void {
-    this.cache.set(bytenr, block);
-    while (this.cache.size > this.maxBlocks) {
-      const oldest = this.cache.keys().next().value as bigint;
-      this.cache.delete(oldest);
+  private insert(k: number | bigint, block: TreeBlock): void {
+    if (this.young.size >= this.generation) {
+      this.old = this.young;
+      this.young = new Map();
     }
+    this.young.set(k, block);
   }
 }
