@@ -5,7 +5,7 @@
 // so the leaf alone decides.) Streaming readers bypass the page cache for data nobody else can reach.
 
 import { KeyType, ObjectId } from '../ondisk/constants.js';
-import { decodeExtentItem } from '../ondisk/items/extent-item.js';
+import { extentItemRefs } from '../ondisk/items/extent-item.js';
 import { key } from '../ondisk/key.js';
 import type { RegularExtent } from '../ondisk/items/file-extent.js';
 import { wrapItem, type Filesystem } from './filesystem.js';
@@ -29,7 +29,7 @@ export class ShareabilityOracle {
     const extents = await this.fs.tree(ObjectId.EXTENT_TREE);
     const hit = await extents.get(key(extent.diskBytenr, KeyType.EXTENT_ITEM, extent.diskNumBytes));
     // No extent item to ask: assume the worst, the cache then does the right thing anyway.
-    const shared = !hit || wrapItem(() => decodeExtentItem(hit.data, KeyType.EXTENT_ITEM), ObjectId.EXTENT_TREE, hit).refs > 1n;
+    const shared = !hit || wrapItem(() => extentItemRefs(hit.data), ObjectId.EXTENT_TREE, hit) > 1n;
     if (this.memo.size > 65536) this.memo.clear();
     this.memo.set(extent.diskBytenr, shared);
     return shared;

@@ -27,6 +27,14 @@ export interface ExtentItem {
   inlineRefs: ExtentRef[];
 }
 
+/** Only the reference count of an EXTENT_ITEM or METADATA_ITEM (read for every extent a reader meets). */
+export function extentItemRefs(data: Buffer): bigint {
+  if (data.length < extentItemHead.size) {
+    throw new CorruptError(`${extentItemHead.name} (${extentItemHead.size} bytes) runs past the end of a ${data.length}-byte item`);
+  }
+  return data.readBigUInt64LE(extentItemHead.offsetOf('refs'));
+}
+
 /** Decode an EXTENT_ITEM or METADATA_ITEM body including its inline references. */
 export function decodeExtentItem(data: Buffer, keyType: number): ExtentItem {
   const head = extentItemHead.decode(data, 0);
