@@ -61,6 +61,16 @@ const MAX_SYMLINK_TARGET = 4095;
 /** Inode items per cache generation (two are kept): a few MiB. */
 const INODE_GENERATION = 8192;
 
+/**
+ * A cache key for (subvolume, inode): one exact number for every id a real filesystem has (subvolume
+ * below 2^20, inode below 2^32), a string otherwise. Printing two bigints per lookup cost more than
+ * the lookup.
+ */
+function inodeKey(node: FsNode): number | string {
+  const { subvol, ino } = node;
+  return subvol < 0x100000n && ino < 0x100000000n ? Number(subvol) * 0x100000000 + Number(ino) : `${subvol}:${ino}`;
+}
+
 export class Btrfs {
   readonly readPath: ReadPath;
   private readonly ctx: PathContext;
@@ -69,8 +79,8 @@ export class Btrfs {
    * when the young one is full it becomes the old one and the old one is dropped. Bounded, O(1), and
    * no eviction scans (deleting a Map's oldest key one at a time slowed down as deletions piled up).
    */
-  private youngItems = new Map<string, Promise<InodeItem | undefined>>();
-  private oldItems = new Map<string, Promise<InodeItem | undefined>>();
+  private youngItems = new Map<number | string, Promise<InodeItem | undefined>>();
+  private oldItems = new Map<number | string, Promise<InodeItem | undefined>>();
 
   private constructor(readonly filesystem: Filesystem, readonly root: FsNode, codecs: LazyDecompress, csums: CsumTree, options: OpenOptions) {
     const fs = filesystem;
@@ -125,7 +135,7 @@ export class Btrfs {
   }
 
   private async inode(node: FsNode): Promise<InodeItem> {
-    const id = `${node.subvol}:${node.ino}`;
+    const id = inodeKey(node);
     let pending = this.youngItems.get(id);
     if (!pending) {
       pending = this.oldItems.get(id) ?? this.tree(node.subvol).then((t) => readInodeItem(t, node.ino));

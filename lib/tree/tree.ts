@@ -43,6 +43,13 @@ function lastAtOrBefore(keys: ReadonlyArray<{ key: Key }>, target: Key): number 
 }
 
 export class Tree {
+  /**
+   * The path of the last descent. Readers look up neighbouring keys one after another (an inode's
+   * items, then the next inode's), and a key inside the last leaf's key range is in that leaf: the
+   * descent from the root is skipped.
+   */
+  private finger: PathStep[] | undefined;
+
   constructor(readonly reader: BlockReader, readonly root: TreeRoot) {}
 
   private rootBlock(): Promise<TreeBlock> {
@@ -54,13 +61,26 @@ export class Tree {
     return this.reader.read(ptr.blockptr, { tree: this.root.id, level: parent.level - 1, generation: ptr.generation, firstKey: ptr.key });
   }
 
-  /** Descend towards `target`, taking at every node the last pointer whose key is <= target. */
+  /**
+   * Descend towards `target`, taking at every node the last pointer whose key is <= target. The
+   * caller owns the returned path (walkFrom moves along it).
+   */
   private async descend(target: Key): Promise<PathStep[]> {
+    const finger = this.finger;
+    if (finger) {
+      const items = finger[finger.length - 1]!.block.items;
+      if (items.length > 0 && compareKeys(items[0]!.key, target) <= 0 && compareKeys(target, items[items.length - 1]!.key) <= 0) {
+        const path = finger.map((step) => ({ block: step.block, slot: step.slot }));
+        path[path.length - 1]!.slot = lastAtOrBefore(items, target);
+        return path;
+      }
+    }
     const path: PathStep[] = [];
     let block = await this.rootBlock();
     for (;;) {
       if (block.level === 0) {
         path.push({ block, slot: lastAtOrBefore(block.items, target) });
+        this.finger = path.map((step) => ({ block: step.block, slot: step.slot }));
         return path;
       }
       const slot = Math.max(0, lastAtOrBefore(block.ptrs, target));
