@@ -15,6 +15,23 @@ function lcg(seed: number): () => number {
 }
 
 describe('tree lookups', () => {
+  it('rangeCached answers only from blocks in memory', async () => {
+    const fs = await Filesystem.open(await fixtureImages('node4k'), { treeCacheBytes: 16 * 4096 });
+    try {
+      const tree = await fs.tree(ObjectId.FS_TREE);
+      const min = key(0n, 0, 0n);
+      const max = key(U64_MAX, 255, U64_MAX);
+      assert.equal(tree.rangeCached(min, max, 5), undefined, 'nothing of this tree was read yet');
+      const first: Key[] = [];
+      for await (const it of tree.range(min, max)) if (first.push(it.key) === 5) break;
+      assert.deepEqual(tree.rangeCached(min, first[4]!, 10)?.map((it) => formatKey(it.key)), first.map(formatKey), 'the first leaf is cached now');
+      assert.equal(tree.rangeCached(min, first[4]!, 4), undefined, 'more items than the limit');
+      assert.equal(tree.rangeCached(min, max, 1_000_000), undefined, 'the rest of the tree was never read');
+    } finally {
+      await fs.close();
+    }
+  });
+
   it('get, floor and range agree with a plain scan, for keys in any order (node4k: many leaves)', async () => {
     const fs = await Filesystem.open(await fixtureImages('node4k'));
     try {
@@ -41,6 +58,7 @@ describe('tree lookups', () => {
         [probes[i], probes[j]] = [probes[j]!, probes[i]!];
       }
       // One tree object for all probes (its last path is reused), and a new one per probe for some.
+      // The block cache is large enough for the whole tree, so rangeCached can always answer.
       const fresh = () => new Tree(fs.blocks, tree.root);
       for (const [n, p] of probes.entries()) {
         const t = n % 7 === 0 ? fresh() : tree;
@@ -56,7 +74,13 @@ describe('tree lookups', () => {
           const stop = all[Math.min(all.length - 1, p.floor + 3)]!;
           for await (const it of t.range(p.k, stop)) got.push(it.key);
           const first = p.exact ? p.floor : p.floor + 1;
-          assert.deepEqual(got.map(formatKey), all.slice(first, p.floor + 4).map(formatKey), `range from ${what}`);
+          const want = all.slice(first, p.floor + 4).map(formatKey);
+          assert.deepEqual(got.map(formatKey), want, `range from ${what}`);
+          // The same from cached blocks (the range just read them), within and over a limit.
+          assert.deepEqual(t.rangeCached(p.k, stop, 10)?.map((it) => formatKey(it.key)), want, `rangeCached from ${what}`);
+          if (want.length > 1) assert.equal(t.rangeCached(p.k, stop, want.length - 1), undefined, `rangeCached over its limit from ${what}`);
+          const floorRange = t.rangeCached(p.k, stop, 10, true)?.map((it) => formatKey(it.key));
+          assert.deepEqual(floorRange, all.slice(p.floor, p.floor + 4).map(formatKey), `rangeCached with floor from ${what}`);
         }
       }
     } finally {

@@ -5,7 +5,7 @@ import { CorruptError } from '../errors.js';
 import { KeyType } from '../ondisk/constants.js';
 import { decodeFileExtent, type InlineExtent, type RegularExtent } from '../ondisk/items/file-extent.js';
 import { formatKey, key, U64_MAX } from '../ondisk/key.js';
-import type { Tree } from '../tree/tree.js';
+import type { Tree, TreeItem } from '../tree/tree.js';
 import { wrapItem } from './filesystem.js';
 
 interface Where {
@@ -28,70 +28,130 @@ export interface RawFileExtent {
   where: Where;
 }
 
+/** Checks one EXTENT_DATA item against the item before it (`lastEnd`), as the kernel's tree-checker does. */
+function rawExtent(tree: Tree, it: TreeItem, S: bigint, lastEnd: bigint): RawFileExtent {
+  const where: Where = { block: it.block, slot: it.slot, itemOffset: it.key.offset };
+  const fail = (what: string) => new CorruptError(`corrupt leaf: ${what}`, { tree: tree.root.id, block: it.block, slot: it.slot, key: formatKey(it.key) });
+  const extent = wrapItem(() => decodeFileExtent(it.data), tree.root.id, it);
+  let length: bigint;
+  if (extent.kind === 'inline') {
+    if (it.key.offset !== 0n) throw fail(`inline extent at file offset ${it.key.offset}, expect 0`);
+    if (extent.compression === 0 && extent.ramBytes !== BigInt(extent.data.length)) {
+      throw fail(`invalid ram_bytes for uncompressed inline extent, have ${extent.ramBytes} expect ${extent.data.length}`);
+    }
+    if (extent.ramBytes > S * 16n) throw fail(`inline extent ram_bytes ${extent.ramBytes} is larger than any inline extent can be`);
+    length = extent.ramBytes;
+  } else {
+    if (it.key.offset % S !== 0n) throw fail(`unaligned file_offset ${it.key.offset}`);
+    for (const [name, v] of [['num_bytes', extent.numBytes], ['offset', extent.offset], ['disk_bytenr', extent.diskBytenr], ['disk_num_bytes', extent.diskNumBytes]] as const) {
+      if (v % S !== 0n) throw fail(`unaligned ${name} ${v}`);
+    }
+    if (extent.numBytes === 0n) throw fail('num_bytes is 0');
+    if (extent.diskBytenr !== 0n && extent.offset + extent.numBytes > extent.ramBytes) {
+      throw fail(`offset ${extent.offset} + num_bytes ${extent.numBytes} exceeds ram_bytes ${extent.ramBytes}`);
+    }
+    if (extent.compression === 0 && extent.diskBytenr !== 0n && extent.ramBytes !== extent.diskNumBytes) {
+      throw fail(`uncompressed extent ram_bytes ${extent.ramBytes} differs from disk_num_bytes ${extent.diskNumBytes}`);
+    }
+    length = extent.numBytes;
+  }
+  if (it.key.offset + length > U64_MAX) throw fail('extent end overflows');
+  if (it.key.offset < lastEnd) throw fail(`file extent overlaps the previous one ending at ${lastEnd}`);
+  return { fileOffset: it.key.offset, length, extent, where };
+}
+
+const isExtentOf = (it: TreeItem, ino: bigint) => it.key.objectid === ino && it.key.type === KeyType.EXTENT_DATA;
+
 /** EXTENT_DATA items of inode `ino` whose range ends after `from`, in file order, validated. */
 export async function* fileExtentItems(tree: Tree, ino: bigint, sectorsize: number, from = 0n): AsyncGenerator<RawFileExtent> {
   const S = BigInt(sectorsize);
   let lastEnd = -1n;
   // The floor item holds `from` when it is one of this inode's extents; anything else before is skipped.
   for await (const it of tree.rangeWithFloor(key(ino, KeyType.EXTENT_DATA, from), key(ino, KeyType.EXTENT_DATA, U64_MAX))) {
-    if (it.key.objectid !== ino || it.key.type !== KeyType.EXTENT_DATA) continue;
-    const where: Where = { block: it.block, slot: it.slot, itemOffset: it.key.offset };
-    const fail = (what: string) => new CorruptError(`corrupt leaf: ${what}`, { tree: tree.root.id, block: it.block, slot: it.slot, key: formatKey(it.key) });
-    const extent = wrapItem(() => decodeFileExtent(it.data), tree.root.id, it);
-    let length: bigint;
-    if (extent.kind === 'inline') {
-      if (it.key.offset !== 0n) throw fail(`inline extent at file offset ${it.key.offset}, expect 0`);
-      if (extent.compression === 0 && extent.ramBytes !== BigInt(extent.data.length)) {
-        throw fail(`invalid ram_bytes for uncompressed inline extent, have ${extent.ramBytes} expect ${extent.data.length}`);
-      }
-      if (extent.ramBytes > S * 16n) throw fail(`inline extent ram_bytes ${extent.ramBytes} is larger than any inline extent can be`);
-      length = extent.ramBytes;
-    } else {
-      if (it.key.offset % S !== 0n) throw fail(`unaligned file_offset ${it.key.offset}`);
-      for (const [name, v] of [['num_bytes', extent.numBytes], ['offset', extent.offset], ['disk_bytenr', extent.diskBytenr], ['disk_num_bytes', extent.diskNumBytes]] as const) {
-        if (v % S !== 0n) throw fail(`unaligned ${name} ${v}`);
-      }
-      if (extent.numBytes === 0n) throw fail('num_bytes is 0');
-      if (extent.diskBytenr !== 0n && extent.offset + extent.numBytes > extent.ramBytes) {
-        throw fail(`offset ${extent.offset} + num_bytes ${extent.numBytes} exceeds ram_bytes ${extent.ramBytes}`);
-      }
-      if (extent.compression === 0 && extent.diskBytenr !== 0n && extent.ramBytes !== extent.diskNumBytes) {
-        throw fail(`uncompressed extent ram_bytes ${extent.ramBytes} differs from disk_num_bytes ${extent.diskNumBytes}`);
-      }
-      length = extent.numBytes;
-    }
-    if (it.key.offset + length > U64_MAX) throw fail('extent end overflows');
-    if (it.key.offset < lastEnd) throw fail(`file extent overlaps the previous one ending at ${lastEnd}`);
-    lastEnd = it.key.offset + length;
+    if (!isExtentOf(it, ino)) continue;
+    const raw = rawExtent(tree, it, S, lastEnd);
+    lastEnd = raw.fileOffset + raw.length;
     if (lastEnd <= from) continue;
-    yield { fileOffset: it.key.offset, length, extent, where };
+    yield raw;
   }
 }
 
-/** Cover [from, to) exactly: every byte belongs to one mapping, holes included. */
-export async function* mappings(tree: Tree, ino: bigint, sectorsize: number, from: bigint, to: bigint): AsyncGenerator<Mapping> {
-  let cursor = from;
-  if (cursor >= to) return;
-  for await (const raw of fileExtentItems(tree, ino, sectorsize, from)) {
+/** Builds the mappings covering [from, to) from a file's extent items, given in file order. */
+class Coverage {
+  readonly out: Mapping[] = [];
+  /** No later item can matter. */
+  done = false;
+
+  constructor(private cursor: bigint, private readonly to: bigint) {
+    this.done = cursor >= to;
+  }
+
+  add(raw: RawFileExtent): void {
     const start = raw.fileOffset;
     const end = start + raw.length;
-    if (start >= to) break;
-    if (start > cursor) {
-      yield { kind: 'hole', fileOffset: cursor, length: start - cursor, explicit: false };
-      cursor = start;
+    if (start >= this.to) {
+      this.done = true;
+      return;
     }
-    const clipEnd = end < to ? end : to;
-    if (clipEnd <= cursor) continue;
+    if (start > this.cursor) {
+      this.out.push({ kind: 'hole', fileOffset: this.cursor, length: start - this.cursor, explicit: false });
+      this.cursor = start;
+    }
+    const clipEnd = end < this.to ? end : this.to;
+    if (clipEnd <= this.cursor) return;
     const e = raw.extent;
-    if (e.kind === 'inline') {
-      yield { kind: 'inline', fileOffset: cursor, length: clipEnd - cursor, extent: e, where: raw.where };
-    } else if (e.diskBytenr === 0n) {
-      yield { kind: 'hole', fileOffset: cursor, length: clipEnd - cursor, explicit: true, where: raw.where };
-    } else {
-      yield { kind: e.kind, fileOffset: cursor, length: clipEnd - cursor, extent: e, where: raw.where };
-    }
-    cursor = clipEnd;
-    if (cursor >= to) return;
+    const fileOffset = this.cursor;
+    const length = clipEnd - this.cursor;
+    if (e.kind === 'inline') this.out.push({ kind: 'inline', fileOffset, length, extent: e, where: raw.where });
+    else if (e.diskBytenr === 0n) this.out.push({ kind: 'hole', fileOffset, length, explicit: true, where: raw.where });
+    else this.out.push({ kind: e.kind, fileOffset, length, extent: e, where: raw.where });
+    this.cursor = clipEnd;
+    if (this.cursor >= this.to) this.done = true;
   }
-  if (cursor < to) yield { kind: 'hole', fileOffset: cursor, length: to - cursor, explicit: false };
+
+  /** The hole after the last item that matters, if it ended before `to`. */
+  finish(): void {
+    if (this.cursor < this.to) this.out.push({ kind: 'hole', fileOffset: this.cursor, length: this.to - this.cursor, explicit: false });
+    this.cursor = this.to;
+    this.done = true;
+  }
+}
+
+/** Items a file range is mapped from synchronously at most (more go the asynchronous way). */
+const CACHED_ITEMS = 64;
+
+/**
+ * Cover [from, to) exactly: every byte belongs to one mapping, holes included. An array when the
+ * extent items are in cached tree blocks (nearly always: this runs for every read), else an async
+ * iteration that loads them.
+ */
+export function mappings(tree: Tree, ino: bigint, sectorsize: number, from: bigint, to: bigint): Mapping[] | AsyncGenerator<Mapping> {
+  if (from >= to) return [];
+  // Items starting at or after `to` cannot matter, so the range ends before them.
+  const items = tree.rangeCached(key(ino, KeyType.EXTENT_DATA, from), key(ino, KeyType.EXTENT_DATA, to - 1n), CACHED_ITEMS, true);
+  if (!items) return mappingsLoading(tree, ino, sectorsize, from, to);
+  const S = BigInt(sectorsize);
+  const cover = new Coverage(from, to);
+  let lastEnd = -1n;
+  for (const it of items) {
+    if (!isExtentOf(it, ino)) continue;
+    const raw = rawExtent(tree, it, S, lastEnd);
+    lastEnd = raw.fileOffset + raw.length;
+    if (lastEnd <= from) continue;
+    cover.add(raw);
+    if (cover.done) break;
+  }
+  cover.finish();
+  return cover.out;
+}
+
+async function* mappingsLoading(tree: Tree, ino: bigint, sectorsize: number, from: bigint, to: bigint): AsyncGenerator<Mapping> {
+  const cover = new Coverage(from, to);
+  for await (const raw of fileExtentItems(tree, ino, sectorsize, from)) {
+    cover.add(raw);
+    yield* cover.out.splice(0);
+    if (cover.done) return;
+  }
+  cover.finish();
+  yield* cover.out.splice(0);
 }

@@ -111,6 +111,18 @@ export interface PageName {
   perInode: boolean;
 }
 
+/** One read in progress: what run() hands to runMapping() for each mapping. */
+interface Request {
+  file: FileRef;
+  position: bigint;
+  end: bigint;
+  endPage: bigint;
+  out: Buffer | undefined;
+  user: string;
+  /** The first page no mapping has handled yet. */
+  next: bigint;
+}
+
 /** Largest piece a bypassing read verifies at once (bounds its buffer). */
 const DIRECT_PIECE_PAGES = 2048n;
 /** A piece ending in a partial page is read whole and copied when it is no larger than this. */
@@ -252,45 +264,52 @@ export class ReadPath {
     const S = this.SB;
     const firstPage = position / S;
     const endPage = (end + S - 1n) / S;
-    const user = inodeId(file.subvol, file.ino);
-    let next = firstPage;
-    for await (const m of this.mappingsOf(file, firstPage * S, endPage * S)) {
-      // Pages [from, stop) are this mapping's: a page belongs to the mapping that holds its first
-      // byte (an inline page covers its tail too).
-      const mFirst = (m.fileOffset + S - 1n) / S;
-      const mStop = (m.fileOffset + m.length + S - 1n) / S;
-      const from = next > mFirst ? next : mFirst;
-      const stop = mStop < endPage ? mStop : endPage;
-      if (from >= stop) continue;
-      next = stop;
-      if (out && this.bypassUnshared && (m.kind === 'inline' || m.kind === 'hole' || (m.kind === 'prealloc' && !m.store))) {
-        // Never shared under the logical policy and never read from disk: caching them would only
-        // fill the cache with pages nobody else can hit (small files are mostly inline).
-        await this.streamLocal(file, m, from, stop, position, end, out);
-        continue;
-      }
-      if (out && this.bypassUnshared && m.kind === 'regular' && !m.store && !(await this.ctx.canBeShared!(file, m.extent, m.where.block))) {
-        if (m.extent.compression === 0) await this.readUnshared(file, m, from, stop, position, end, out);
-        else await this.readUnsharedCompressed(file, m, from, stop, position, end, out);
-        continue;
-      }
-      // Page indices as numbers (exact: a file ends below 2^64 bytes, 2^52 pages): a cache hit then
-      // costs no bigint arithmetic.
-      const keyOf = this.keyFunction(m, user, stop);
-      for (let q = Number(from), last = Number(stop); q < last; q++) {
-        const key = keyOf(q);
-        const hit = this.cache.lookup(key, user, q);
-        let page: Buffer | undefined;
-        if (hit) {
-          this.counters.cache_hits++;
-          page = hit.data;
-        } else page = await this.miss(file, m, BigInt(q), user, key);
-        if (out && page) {
-          const pageStart = BigInt(q) * S;
-          const from = pageStart > position ? pageStart : position;
-          const to = pageStart + S < end ? pageStart + S : end;
-          page.copy(out, Number(from - position), Number(from - pageStart), Number(to - pageStart));
-        }
+    const request: Request = { file, position, end, endPage, out, user: inodeId(file.subvol, file.ino), next: firstPage };
+    const all = this.mappingsOf(file, firstPage * S, endPage * S);
+    // An array (the usual case, from cached tree blocks) is walked without an async iteration.
+    if (Array.isArray(all)) for (const m of all) await this.runMapping(request, m);
+    else for await (const m of all) await this.runMapping(request, m);
+  }
+
+  /** The pages of one mapping that the request covers. */
+  private async runMapping(r: Request, m: ReadMapping): Promise<void> {
+    const { file, position, end, out, user } = r;
+    const S = this.SB;
+    // Pages [from, stop) are this mapping's: a page belongs to the mapping that holds its first
+    // byte (an inline page covers its tail too).
+    const mFirst = (m.fileOffset + S - 1n) / S;
+    const mStop = (m.fileOffset + m.length + S - 1n) / S;
+    const from = r.next > mFirst ? r.next : mFirst;
+    const stop = mStop < r.endPage ? mStop : r.endPage;
+    if (from >= stop) return;
+    r.next = stop;
+    if (out && this.bypassUnshared && (m.kind === 'inline' || m.kind === 'hole' || (m.kind === 'prealloc' && !m.store))) {
+      // Never shared under the logical policy and never read from disk: caching them would only
+      // fill the cache with pages nobody else can hit (small files are mostly inline).
+      await this.streamLocal(file, m, from, stop, position, end, out);
+      return;
+    }
+    if (out && this.bypassUnshared && m.kind === 'regular' && !m.store && !(await this.ctx.canBeShared!(file, m.extent, m.where.block))) {
+      if (m.extent.compression === 0) await this.readUnshared(file, m, from, stop, position, end, out);
+      else await this.readUnsharedCompressed(file, m, from, stop, position, end, out);
+      return;
+    }
+    // Page indices as numbers (exact: a file ends below 2^64 bytes, 2^52 pages): a cache hit then
+    // costs no bigint arithmetic.
+    const keyOf = this.keyFunction(m, user, stop);
+    for (let q = Number(from), last = Number(stop); q < last; q++) {
+      const key = keyOf(q);
+      const hit = this.cache.lookup(key, user, q);
+      let page: Buffer | undefined;
+      if (hit) {
+        this.counters.cache_hits++;
+        page = hit.data;
+      } else page = await this.miss(file, m, BigInt(q), user, key);
+      if (out && page) {
+        const pageStart = BigInt(q) * S;
+        const from = pageStart > position ? pageStart : position;
+        const to = pageStart + S < end ? pageStart + S : end;
+        page.copy(out, Number(from - position), Number(from - pageStart), Number(to - pageStart));
       }
     }
   }

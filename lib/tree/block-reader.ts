@@ -52,22 +52,33 @@ export class BlockReader {
     this.generation = Math.max(8, Math.floor((options.cacheBytes ?? 32 * 1024 * 1024) / ctx.nodesize / 2));
   }
 
-  async read(bytenr: bigint, expect: BlockExpectation = {}): Promise<TreeBlock> {
+  /**
+   * The block if it is cached (checked against `expect` like read()), else undefined: lets a lookup
+   * run synchronously while everything it needs is in memory, which is nearly always.
+   */
+  cached(bytenr: bigint, expect: BlockExpectation = {}): TreeBlock | undefined {
     const k = cacheKey(bytenr);
     let block = this.young.get(k);
     if (!block) {
       block = this.old.get(k);
-      if (block) this.insert(k, block);
+      if (!block) return undefined;
+      this.insert(k, block);
     }
-    if (block) this.stats.cacheHits++;
-    else {
-      let pending = this.inflight.get(bytenr);
-      if (!pending) {
-        pending = this.readVerified(bytenr, expect).finally(() => this.inflight.delete(bytenr));
-        this.inflight.set(bytenr, pending);
-      }
-      block = await pending;
+    this.stats.cacheHits++;
+    const mismatch = expectationMismatch(block, expect);
+    if (mismatch) throw new CorruptError(mismatch, this.loc(bytenr, expect));
+    return block;
+  }
+
+  async read(bytenr: bigint, expect: BlockExpectation = {}): Promise<TreeBlock> {
+    const hit = this.cached(bytenr, expect);
+    if (hit) return hit;
+    let pending = this.inflight.get(bytenr);
+    if (!pending) {
+      pending = this.readVerified(bytenr, expect).finally(() => this.inflight.delete(bytenr));
+      this.inflight.set(bytenr, pending);
     }
+    const block = await pending;
     // Parent-promised facts are checked on every use: the same block may be reached from elsewhere.
     const mismatch = expectationMismatch(block, expect);
     if (mismatch) throw new CorruptError(mismatch, this.loc(bytenr, expect));

@@ -4,7 +4,7 @@
 import { CorruptError } from '../errors.js';
 import { compareKeys, formatKey, type Key } from '../ondisk/key.js';
 import { itemData, type TreeBlock } from '../ondisk/node.js';
-import type { BlockReader } from './block-reader.js';
+import type { BlockExpectation, BlockReader } from './block-reader.js';
 
 export interface TreeRoot {
   /** Tree id (objectid of its ROOT_ITEM, or 1 for the root tree, 3 for the chunk tree). */
@@ -42,6 +42,13 @@ function lastAtOrBefore(keys: ReadonlyArray<{ key: Key }>, target: Key): number 
   return found;
 }
 
+/** Put the leaf slot of a fresh descent at the first item of a range from `min`. */
+function startAt(path: PathStep[], min: Key, withFloor: boolean): void {
+  const leaf = path[path.length - 1]!;
+  // The descent left the leaf slot at the last key <= min; start there or at the first key >= min.
+  if (leaf.slot < 0 || (!withFloor && compareKeys(leaf.block.items[leaf.slot]!.key, min) < 0)) leaf.slot++;
+}
+
 export class Tree {
   /**
    * The path of the last descent. Readers look up neighbouring keys one after another (an inode's
@@ -52,20 +59,29 @@ export class Tree {
 
   constructor(readonly reader: BlockReader, readonly root: TreeRoot) {}
 
+  private rootExpectation(): BlockExpectation {
+    return { tree: this.root.id, level: this.root.level, generation: this.root.generation };
+  }
+
+  private childExpectation(parent: TreeBlock, slot: number): BlockExpectation {
+    const ptr = parent.ptrs[slot]!;
+    return { tree: this.root.id, level: parent.level - 1, generation: ptr.generation, firstKey: ptr.key };
+  }
+
   private rootBlock(): Promise<TreeBlock> {
-    return this.reader.read(this.root.bytenr, { tree: this.root.id, level: this.root.level, generation: this.root.generation });
+    return this.reader.read(this.root.bytenr, this.rootExpectation());
   }
 
   private child(parent: TreeBlock, slot: number): Promise<TreeBlock> {
-    const ptr = parent.ptrs[slot]!;
-    return this.reader.read(ptr.blockptr, { tree: this.root.id, level: parent.level - 1, generation: ptr.generation, firstKey: ptr.key });
+    return this.reader.read(parent.ptrs[slot]!.blockptr, this.childExpectation(parent, slot));
   }
 
-  /**
-   * Descend towards `target`, taking at every node the last pointer whose key is <= target. The
-   * caller owns the returned path (walkFrom moves along it).
-   */
-  private async descend(target: Key): Promise<PathStep[]> {
+  // Lookups run in two halves: a synchronous one over cached blocks (nearly always enough: the upper
+  // levels and the leaves around the last lookup are in memory), and an asynchronous one that loads
+  // what is missing. Callers that take an array (rangeCached) save the promises of an async iteration.
+
+  /** The descent of descend() using cached blocks only; undefined as soon as one is not cached. */
+  private descendCached(target: Key): PathStep[] | undefined {
     const finger = this.finger;
     if (finger) {
       const items = finger[finger.length - 1]!.block.items;
@@ -76,31 +92,60 @@ export class Tree {
       }
     }
     const path: PathStep[] = [];
+    let block = this.reader.cached(this.root.bytenr, this.rootExpectation());
+    while (block) {
+      if (block.level === 0) return this.landed(path, block, target);
+      const slot = Math.max(0, lastAtOrBefore(block.ptrs, target));
+      path.push({ block, slot });
+      block = this.reader.cached(block.ptrs[slot]!.blockptr, this.childExpectation(block, slot));
+    }
+    return undefined;
+  }
+
+  /**
+   * Descend towards `target`, taking at every node the last pointer whose key is <= target. The
+   * caller owns the returned path (walkFrom moves along it).
+   */
+  private async descend(target: Key): Promise<PathStep[]> {
+    const cached = this.descendCached(target);
+    if (cached) return cached;
+    const path: PathStep[] = [];
     let block = await this.rootBlock();
     for (;;) {
-      if (block.level === 0) {
-        path.push({ block, slot: lastAtOrBefore(block.items, target) });
-        this.finger = path.map((step) => ({ block: step.block, slot: step.slot }));
-        return path;
-      }
+      if (block.level === 0) return this.landed(path, block, target);
       const slot = Math.max(0, lastAtOrBefore(block.ptrs, target));
       path.push({ block, slot });
       block = await this.child(block, slot);
     }
   }
 
+  /** End a descent at `leaf`; the path is remembered for the next lookup. */
+  private landed(path: PathStep[], leaf: TreeBlock, target: Key): PathStep[] {
+    path.push({ block: leaf, slot: lastAtOrBefore(leaf.items, target) });
+    this.finger = path.map((step) => ({ block: step.block, slot: step.slot }));
+    return path;
+  }
+
   /** The item with exactly this key. */
-  async get(k: Key): Promise<TreeItem | undefined> {
-    const hit = await this.floor(k);
-    return hit && compareKeys(hit.key, k) === 0 ? hit : undefined;
+  get(k: Key): Promise<TreeItem | undefined> {
+    return this.floor(k).then((hit) => (hit && compareKeys(hit.key, k) === 0 ? hit : undefined));
   }
 
   /** The item with the greatest key <= k. */
-  async floor(k: Key): Promise<TreeItem | undefined> {
-    const path = await this.descend(k);
+  floor(k: Key): Promise<TreeItem | undefined> {
+    let path: PathStep[] | undefined;
+    try {
+      path = this.descendCached(k);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (path) return Promise.resolve(this.floorOf(path));
+    return this.descend(k).then((p) => this.floorOf(p));
+  }
+
+  private floorOf(path: PathStep[]): TreeItem | undefined {
     const leaf = path[path.length - 1]!;
-    if (leaf.slot < 0) return undefined;
-    return this.itemAt(leaf.block, leaf.slot);
+    return leaf.slot < 0 ? undefined : this.itemAt(leaf.block, leaf.slot);
   }
 
   private itemAt(block: TreeBlock, slot: number): TreeItem {
@@ -120,34 +165,91 @@ export class Tree {
     return this.walkFrom(min, max, true);
   }
 
+  /**
+   * What range() (or rangeWithFloor(), `withFloor`) would yield, as an array, when every block it
+   * needs is cached and it holds at most `limit` items; otherwise undefined (use the async form).
+   */
+  rangeCached(min: Key, max: Key, limit: number, withFloor = false): TreeItem[] | undefined {
+    const path = this.descendCached(min);
+    if (!path) return undefined;
+    startAt(path, min, withFloor);
+    const out: TreeItem[] = [];
+    for (;;) {
+      const leaf = path[path.length - 1]!;
+      const items = leaf.block.items;
+      for (; leaf.slot < items.length; leaf.slot++) {
+        if (compareKeys(items[leaf.slot]!.key, max) > 0) return out;
+        if (out.length >= limit) return undefined;
+        const it = this.itemAt(leaf.block, leaf.slot);
+        if (out.length) this.checkOrder(out[out.length - 1]!.key, it);
+        out.push(it);
+      }
+      const moved = this.nextLeafCached(path);
+      if (moved === undefined) return undefined;
+      if (!moved) return out;
+    }
+  }
+
   private async *walkFrom(min: Key, max: Key, withFloor: boolean): AsyncGenerator<TreeItem> {
     const path = await this.descend(min);
-    const leafStep = path[path.length - 1]!;
-    // descend() left the leaf slot at the last key <= min; start there or at the first key >= min.
-    if (leafStep.slot < 0 || (!withFloor && compareKeys(leafStep.block.items[leafStep.slot]!.key, min) < 0)) leafStep.slot++;
+    startAt(path, min, withFloor);
     let previous: Key | undefined;
     for (;;) {
       const leaf = path[path.length - 1]!;
       while (leaf.slot < leaf.block.items.length) {
         const it = this.itemAt(leaf.block, leaf.slot);
         if (compareKeys(it.key, max) > 0) return;
-        if (previous && compareKeys(previous, it.key) >= 0) {
-          throw new CorruptError(`key order broken across blocks, ${formatKey(previous)} then ${formatKey(it.key)}`, {
-            tree: this.root.id, block: it.block, slot: it.slot, key: formatKey(it.key),
-          });
-        }
+        if (previous) this.checkOrder(previous, it);
         previous = it.key;
         yield it;
         leaf.slot++;
       }
-      if (!(await this.nextLeaf(path))) return;
+      if (!(this.nextLeafCached(path) ?? (await this.nextLeaf(path)))) return;
     }
+  }
+
+  /** Keys must strictly increase across blocks too (the tree-checker sees one block at a time). */
+  private checkOrder(previous: Key, it: TreeItem): void {
+    if (compareKeys(previous, it.key) >= 0) {
+      throw new CorruptError(`key order broken across blocks, ${formatKey(previous)} then ${formatKey(it.key)}`, {
+        tree: this.root.id, block: it.block, slot: it.slot, key: formatKey(it.key),
+      });
+    }
+  }
+
+  /** The level above the leaf where the path moves right, or -1 at the end of the tree. */
+  private static pivot(path: PathStep[]): number {
+    let level = path.length - 2;
+    while (level >= 0 && path[level]!.slot + 1 >= path[level]!.block.ptrs.length) level--;
+    return level;
+  }
+
+  /**
+   * nextLeaf() with cached blocks only: true when moved, false at the end of the tree, undefined
+   * (path untouched) when a block on the way is not cached.
+   */
+  private nextLeafCached(path: PathStep[]): boolean | undefined {
+    const level = Tree.pivot(path);
+    if (level < 0) return false;
+    const steps: PathStep[] = [];
+    let block = path[level]!.block;
+    let slot = path[level]!.slot + 1;
+    while (block.level > 0) {
+      const child = this.reader.cached(block.ptrs[slot]!.blockptr, this.childExpectation(block, slot));
+      if (!child) return undefined;
+      steps.push({ block: child, slot: 0 });
+      block = child;
+      slot = 0;
+    }
+    path[level]!.slot++;
+    path.length = level + 1;
+    path.push(...steps);
+    return true;
   }
 
   /** Move `path` to the first slot of the next leaf; false at the end of the tree. */
   private async nextLeaf(path: PathStep[]): Promise<boolean> {
-    let level = path.length - 2;
-    while (level >= 0 && path[level]!.slot + 1 >= path[level]!.block.ptrs.length) level--;
+    const level = Tree.pivot(path);
     if (level < 0) return false;
     path[level]!.slot++;
     path.length = level + 1;
