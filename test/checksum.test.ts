@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { blake2b as nobleBlake2b } from '@noble/hashes/blake2.js';
+import { crc32cPortable } from '../lib/checksum/crc32c.js';
 import { CSUM_TYPES, csumToHex, loadChecksummer, type Checksummer } from '../lib/checksum/index.js';
 import { UnsupportedError, UsageError } from '../lib/errors.js';
 
@@ -58,6 +59,11 @@ describe('checksum', () => {
       });
     }
 
+    it('uses the CPU\'s CRC32C when its optional package loads', async () => {
+      const installed = await import('@node-rs/crc32').then(() => true, () => false);
+      assert.equal(all.crc32c !== crc32cPortable, installed);
+    });
+
     it('every start alignment and length (the word loop, its byte tail, the unaligned path) gives the bitwise CRC', () => {
       // The definition, one bit at a time (reflected polynomial 0x82f63b78).
       const bitwise = (d: Uint8Array) => {
@@ -70,13 +76,18 @@ describe('checksum', () => {
       };
       const data = randomBytes(4096 + 64);
       const backing = new Uint8Array(data.length + 8);
-      for (let shift = 0; shift < 8; shift++) {
-        backing.set(data, shift);
-        for (const len of [0, 1, 15, 16, 17, 31, 32, 33, 63, 100, 4095, 4096, 4096 + 49]) {
-          const view = backing.subarray(shift, shift + len);
-          const want = le32(bitwise(view));
-          assert.equal(hex(all.crc32c!.digest(view)), want, `offset ${shift} length ${len}`);
-          assert.ok(all.crc32c!.matches(view, Buffer.from(want, 'hex')), `matches, offset ${shift} length ${len}`);
+      for (const [name, c] of [['loaded', all.crc32c!], ['portable', crc32cPortable]] as const) {
+        for (let shift = 0; shift < 8; shift++) {
+          backing.set(data, shift);
+          for (const len of [0, 1, 15, 16, 17, 31, 32, 33, 63, 100, 4095, 4096, 4096 + 49]) {
+            const view = backing.subarray(shift, shift + len);
+            const want = le32(bitwise(view));
+            assert.equal(hex(c.digest(view)), want, `${name}: offset ${shift} length ${len}`);
+            assert.ok(c.matches(view, Buffer.from(want, 'hex')), `${name}: matches, offset ${shift} length ${len}`);
+            const wrong = Buffer.from(want, 'hex');
+            wrong[3]! ^= 0x80; // the top bit: a signed/unsigned slip would pass this
+            assert.ok(!c.matches(view, wrong), `${name}: a wrong sum matches, offset ${shift} length ${len}`);
+          }
         }
       }
     });

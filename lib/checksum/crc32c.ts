@@ -4,7 +4,8 @@ import { CSUM_TYPES, checkStored, type Checksummer } from './types.js';
 // Btrfs seeds CRC32C with ~0 and stores the final, inverted value little-endian
 // (btrfs_csum_data / crypto "crc32c" shash).
 //
-// Every data sector and tree block goes through here, so the common case has its own loop: a
+// Where it can, the CPU's CRC32C instructions do the work (loadCrc32c below). Otherwise every data
+// sector and tree block goes through the JavaScript here, so its common case has its own loop: a
 // 4-byte-aligned run is read as 32-bit words, sixteen bytes per step through sixteen tables
 // (slicing-by-16). Per byte it loads a quarter of what crc-32's byte-at-a-time slicing loads, and
 // measured ~30% faster on 4 KiB sectors. Unaligned starts and the last bytes use crc-32 and its table.
@@ -43,23 +44,46 @@ export function crc32cOf(data: Uint8Array): number {
   return ~c;
 }
 
-export const crc32c: Checksummer = {
-  type: CSUM_TYPES.crc32c,
-  name: 'crc32c',
-  size: 4,
-  digest(data: Uint8Array): Uint8Array {
-    const c = crc32cOf(data);
-    const out = new Uint8Array(4);
-    out[0] = c;
-    out[1] = c >>> 8;
-    out[2] = c >>> 16;
-    out[3] = c >>> 24;
-    return out;
-  },
-  matches(data: Uint8Array, stored: Uint8Array, storedOffset = 0): boolean {
-    checkStored('crc32c', 4, stored, storedOffset);
-    const o = storedOffset;
-    const want = stored[o]! | (stored[o + 1]! << 8) | (stored[o + 2]! << 16) | (stored[o + 3]! << 24);
-    return crc32cOf(data) === want;
-  },
-};
+/** A crc32c Checksummer over a function computing the value (as a 32-bit number, either sign). */
+function checksummerOf(crc: (data: Uint8Array) => number): Checksummer {
+  return {
+    type: CSUM_TYPES.crc32c,
+    name: 'crc32c',
+    size: 4,
+    digest(data: Uint8Array): Uint8Array {
+      const c = crc(data);
+      const out = new Uint8Array(4);
+      out[0] = c;
+      out[1] = c >>> 8;
+      out[2] = c >>> 16;
+      out[3] = c >>> 24;
+      return out;
+    },
+    matches(data: Uint8Array, stored: Uint8Array, storedOffset = 0): boolean {
+      checkStored('crc32c', 4, stored, storedOffset);
+      const o = storedOffset;
+      const want = stored[o]! | (stored[o + 1]! << 8) | (stored[o + 2]! << 16) | (stored[o + 3]! << 24);
+      return (crc(data) | 0) === want;
+    },
+  };
+}
+
+/** crc32c in JavaScript: runs everywhere. */
+export const crc32cPortable = checksummerOf(crc32cOf);
+
+/**
+ * crc32c through the CPU's CRC32 instructions (@node-rs/crc32, an optional dependency with prebuilt
+ * binaries: 4.3 GB/s on 4 KiB sectors here against 1.7 GB/s in JavaScript, and checksums are a
+ * seventh of an extraction's work). Where its binary does not load, the portable one is used.
+ */
+export async function loadCrc32c(): Promise<Checksummer> {
+  try {
+    const native = (await import('@node-rs/crc32')) as { crc32c(data: Uint8Array): number };
+    // A binary that loads but computes something else must not be trusted with every sector.
+    const check = Uint8Array.from([0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39]);
+    if ((native.crc32c(check) | 0) === (0xe3069283 | 0)) return checksummerOf((data) => native.crc32c(data));
+  } catch {
+    // Not installed, or no binary for this platform.
+  }
+  return crc32cPortable;
+}

@@ -5,7 +5,7 @@
 
 import { UnsupportedError } from '../errors.js';
 import { blake2b } from './blake2b.js';
-import { crc32c } from './crc32c.js';
+import { loadCrc32c } from './crc32c.js';
 import { sha256 } from './sha256.js';
 import { CSUM_TYPES, type Checksummer } from './types.js';
 import { createXxhash64 } from './xxhash64.js';
@@ -29,7 +29,7 @@ export function loadChecksummer(csumType: number): Promise<Checksummer> {
 async function create(csumType: number): Promise<Checksummer> {
   switch (csumType) {
     case CSUM_TYPES.crc32c:
-      return crc32c;
+      return loadCrc32c();
     case CSUM_TYPES.xxhash64:
       return createXxhash64();
     case CSUM_TYPES.sha256:
