@@ -31,6 +31,8 @@ export class Filesystem {
   /** DEV_ITEMs from the chunk tree: every device the filesystem has, present or not. */
   readonly devItems: Map<bigint, DevItem>;
   private readonly roots = new Map<bigint, Promise<{ root: TreeRoot; item: RootItem } | undefined>>();
+  /** Tree objects by id (see tree()). */
+  private readonly trees = new Map<bigint, Tree>();
 
   private constructor(
     readonly devices: DeviceSet,
@@ -104,11 +106,19 @@ export class Filesystem {
     return pending;
   }
 
-  /** Tree `id`, or a CorruptError naming what is missing. */
+  /**
+   * Tree `id`, or a CorruptError naming what is missing. One object per tree, so that each keeps the
+   * path of its last lookup for the next (a reader asks for neighbouring keys one after another).
+   */
   async tree(id: bigint): Promise<Tree> {
-    const found = await this.rootItem(id);
-    if (!found) throw new CorruptError(`tree ${id} has no ROOT_ITEM in the root tree`);
-    return new Tree(this.blocks, found.root);
+    let tree = this.trees.get(id);
+    if (!tree) {
+      const found = await this.rootItem(id);
+      if (!found) throw new CorruptError(`tree ${id} has no ROOT_ITEM in the root tree`);
+      tree = this.trees.get(id) ?? new Tree(this.blocks, found.root);
+      this.trees.set(id, tree);
+    }
+    return tree;
   }
 
   async close(): Promise<void> {
