@@ -126,7 +126,8 @@ interface Request {
 /** Largest piece a bypassing read verifies at once (bounds its buffer). */
 const DIRECT_PIECE_PAGES = 2048n;
 /** A piece ending in a partial page is read whole and copied when it is no larger than this. */
-const COPY_WHOLE_MAX = 256n * 1024n;
+const COPY_WHOLE_MAX_BYTES = 256 * 1024;
+const COPY_WHOLE_MAX = BigInt(COPY_WHOLE_MAX_BYTES);
 
 export class ReadPath {
   readonly policy: CachePolicy;
@@ -138,6 +139,9 @@ export class ReadPath {
   /** The last compressed extent decompressed for a bypassing read (its bytes are in unsharedScratch). */
   private lastUnshared: { bytenr: bigint; data: Buffer } | undefined;
   private unsharedScratch: Buffer | undefined;
+  /** For pieces of unshared extents that are read whole and copied out (see readUnshared). */
+  private copyScratch: Buffer | undefined;
+  private copyScratchBusy = false;
   private readonly S: number;
   private readonly SB: bigint;
   private readonly readaheadPages: number;
@@ -354,10 +358,18 @@ export class ReadPath {
         const at = Number(p * S - position);
         await this.readVerified(file, base + p * S, length, p * S, out.subarray(at, at + length));
       } else {
-        const bytes = await this.readVerified(file, base + p * S, length, p * S);
-        const from = p * S > position ? p * S : position;
-        const to = q * S < end ? q * S : end;
-        bytes.copy(out, Number(from - position), Number(from - p * S), Number(to - p * S));
+        // Through a scratch buffer kept for this (one per read path; a concurrent read that finds it
+        // taken allocates its own), rather than a new buffer for every small file.
+        const scratch = length <= COPY_WHOLE_MAX_BYTES && !this.copyScratchBusy ? (this.copyScratch ??= Buffer.allocUnsafe(COPY_WHOLE_MAX_BYTES)) : undefined;
+        if (scratch) this.copyScratchBusy = true;
+        try {
+          const bytes = await this.readVerified(file, base + p * S, length, p * S, scratch?.subarray(0, length));
+          const from = p * S > position ? p * S : position;
+          const to = q * S < end ? q * S : end;
+          bytes.copy(out, Number(from - position), Number(from - p * S), Number(to - p * S));
+        } finally {
+          if (scratch) this.copyScratchBusy = false;
+        }
       }
       p = q;
     }
