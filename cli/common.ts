@@ -92,6 +92,8 @@ export async function withImage<T>(argv: ImageArgs, body: (fs: Btrfs) => Promise
   const fs = await openImage(argv, extra);
   try {
     return await body(fs);
+  } catch (e) {
+    throw e instanceof PathError && e.image === undefined ? e.inImage(argv.image) : e;
   } finally {
     await fs.close();
   }

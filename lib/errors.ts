@@ -87,10 +87,14 @@ export class MissingDeviceError extends BtrfsError {
 }
 
 /** Path-level errors carry Node's codes so callers can treat them like node:fs errors. */
+export type PathErrorCode = 'ENOENT' | 'ENOTDIR' | 'EISDIR' | 'ELOOP' | 'EINVAL' | 'ENODATA' | 'ENAMETOOLONG';
+
 export class PathError extends BtrfsError {
   readonly syscall: string;
   readonly path: string;
-  constructor(code: 'ENOENT' | 'ENOTDIR' | 'EISDIR' | 'ELOOP' | 'EINVAL' | 'ENODATA' | 'ENAMETOOLONG', syscall: string, path: string) {
+  /** The image the path was looked up in, when the message names it. */
+  readonly image: string | undefined;
+  constructor(code: PathErrorCode, syscall: string, path: string, image?: string) {
     const text: Record<string, string> = {
       ENOENT: 'no such file or directory',
       ENOTDIR: 'not a directory',
@@ -100,9 +104,15 @@ export class PathError extends BtrfsError {
       ENODATA: 'no such attribute',
       ENAMETOOLONG: 'file name too long',
     };
-    super(code, `${code}: ${text[code]}, ${syscall} '${path}'`);
+    super(code, `${image === undefined ? '' : `${image}: `}${code}: ${text[code]}, ${syscall} '${path}'`);
     this.syscall = syscall;
     this.path = path;
+    this.image = image;
+  }
+
+  /** The same error, its message naming the image (for the command line, where several may be open). */
+  inImage(image: string): PathError {
+    return new PathError(this.code as PathErrorCode, this.syscall, this.path, image);
   }
 }
 

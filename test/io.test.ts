@@ -103,7 +103,7 @@ describe('opening images', function () {
 
     const missing = await runCli(['cat', basic!, '/no/such/file']);
     assert.equal(missing.code, 3);
-    assert.equal(missing.stderr, "btrfs-lens: ENOENT: no such file or directory, open '/no/such/file'\n");
+    assert.equal(missing.stderr, `btrfs-lens: ${basic}: ENOENT: no such file or directory, open '/no/such/file'\n`);
     const notDir = await runCli(['ls', basic!, '/empty-file/x']);
     assert.equal(notDir.code, 3);
     assert.match(notDir.stderr, /ENOTDIR/);
