@@ -123,7 +123,7 @@ describe('damage: hostile structures end quickly in typed errors', function () {
       await quickly('stat', () => assert.rejects(fs.stat('/links/dangling/x'), (e: unknown) => e instanceof PathError && e.code === 'ELOOP'));
       const cli = await runCli(['cat', t.paths[0]!, '/links/dangling']);
       assert.equal(cli.code, 3);
-      assert.match(cli.stderr, /^btrfs-lens: ELOOP: too many levels of symbolic links/);
+      assert.match(cli.stderr, /^btrfs-lens: \S+basic\.img: ELOOP: too many levels of symbolic links/);
     });
   });
 

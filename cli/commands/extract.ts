@@ -136,8 +136,9 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
         if (xattrDump.length > 4096) flushXattrs();
         counts.files++;
         progress.update(counts.files, counts.bytes);
-        const inodeId = `${e.node.subvol}:${e.node.ino}`;
-        if (e.kind !== 'dir' && e.facts.nlink > 1) {
+        // Only entries with other names need it (printing two bigints per entry is not free).
+        const inodeId = e.kind !== 'dir' && e.facts.nlink > 1 ? `${e.node.subvol}:${e.node.ino}` : '';
+        if (inodeId) {
           const first = links.get(inodeId);
           if (first) {
             linkSync(first.dest, dest);

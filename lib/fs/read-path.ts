@@ -118,7 +118,8 @@ interface Request {
   end: bigint;
   endPage: bigint;
   out: Buffer | undefined;
-  user: string;
+  /** The inode's id in page keys, made when the page cache is first used (streaming reads bypass it). */
+  user?: string;
   /** The first page no mapping has handled yet. */
   next: bigint;
 }
@@ -268,7 +269,7 @@ export class ReadPath {
     const S = this.SB;
     const firstPage = position / S;
     const endPage = (end + S - 1n) / S;
-    const request: Request = { file, position, end, endPage, out, user: inodeId(file.subvol, file.ino), next: firstPage };
+    const request: Request = { file, position, end, endPage, out, next: firstPage };
     const all = this.mappingsOf(file, firstPage * S, endPage * S);
     // An array (the usual case, from cached tree blocks) is walked without an async iteration.
     if (Array.isArray(all)) for (const m of all) await this.runMapping(request, m);
@@ -277,7 +278,7 @@ export class ReadPath {
 
   /** The pages of one mapping that the request covers. */
   private async runMapping(r: Request, m: ReadMapping): Promise<void> {
-    const { file, position, end, out, user } = r;
+    const { file, position, end, out } = r;
     const S = this.SB;
     // Pages [from, stop) are this mapping's: a page belongs to the mapping that holds its first
     // byte (an inline page covers its tail too).
@@ -300,6 +301,7 @@ export class ReadPath {
     }
     // Page indices as numbers (exact: a file ends below 2^64 bytes, 2^52 pages): a cache hit then
     // costs no bigint arithmetic.
+    const user = (r.user ??= inodeId(file.subvol, file.ino));
     const keyOf = this.keyFunction(m, user, stop);
     for (let q = Number(from), last = Number(stop); q < last; q++) {
       const key = keyOf(q);

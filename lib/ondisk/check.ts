@@ -101,9 +101,13 @@ export function checkTreeBlock(block: TreeBlock, ctx: CheckContext): void {
   const dataStart = HEADER_SIZE + block.items.length * item.size;
   let expectedEnd = ctx.nodesize;
   let prev: Key = { objectid: 0n, type: 0, offset: 0n };
+  // One failure function for the whole leaf, naming the slot being checked (this runs for every item
+  // of every block read: a closure per item was a fair share of a walk's garbage).
+  let slot = 0;
+  const at = (what: string) => fail(what, slot);
   for (let i = 0; i < block.items.length; i++) {
     const it = block.items[i]!;
-    const at = (what: string) => fail(what, i);
+    slot = i;
     if (compareKeys(prev, it.key) >= 0) throw at(`bad key order, prev ${formatKey(prev)} current ${formatKey(it.key)}`);
     const end = it.dataOffset + it.size;
     if (end !== expectedEnd) throw at(`unexpected item end, have ${end - HEADER_SIZE} expect ${expectedEnd - HEADER_SIZE}`);
@@ -135,23 +139,25 @@ function aligned(v: bigint, to: number): boolean {
   return v % BigInt(to) === 0n;
 }
 
+/** Items keyed by inode number follow their INODE_ITEM: a changed objectid means it is missing. */
+function checkPreviousInode(block: TreeBlock, slot: number, prev: Key, k: Key, fail: Fail): void {
+  if (slot > 0 && prev.objectid !== k.objectid && isFsTree(block.header.owner)) {
+    throw fail(`invalid previous key objectid, have ${prev.objectid} expect ${k.objectid}`);
+  }
+}
+
 function checkItem(block: TreeBlock, slot: number, prev: Key, ctx: CheckContext, fail: Fail): void {
   const k = block.items[slot]!.key;
   const d = data(block, slot);
-  const fsTree = isFsTree(block.header.owner);
-  // Items keyed by inode number follow their INODE_ITEM: a changed objectid means it is missing.
-  const prevIno = () => {
-    if (slot > 0 && fsTree && prev.objectid !== k.objectid) throw fail(`invalid previous key objectid, have ${prev.objectid} expect ${k.objectid}`);
-  };
   switch (k.type) {
-    case KeyType.EXTENT_DATA: prevIno(); return checkFileExtent(block, slot, k, prev, d, ctx, fail);
+    case KeyType.EXTENT_DATA: checkPreviousInode(block, slot, prev, k, fail); return checkFileExtent(block, slot, k, prev, d, ctx, fail);
     case KeyType.EXTENT_CSUM: return checkCsum(block, slot, k, prev, d, ctx, fail);
-    case KeyType.DIR_ITEM: case KeyType.DIR_INDEX: case KeyType.XATTR_ITEM: prevIno(); return checkDirItem(k, d, ctx, fail);
+    case KeyType.DIR_ITEM: case KeyType.DIR_INDEX: case KeyType.XATTR_ITEM: checkPreviousInode(block, slot, prev, k, fail); return checkDirItem(k, d, ctx, fail);
     case KeyType.INODE_REF:
-      prevIno();
+      checkPreviousInode(block, slot, prev, k, fail);
       if (d.length <= INODE_REF_SIZE) throw fail(`invalid item size, have ${d.length} expect more than ${INODE_REF_SIZE}`);
       return checkNames(d, INODE_REF_SIZE, INODE_REF_SIZE - 2, 'inode ref', fail);
-    case KeyType.INODE_EXTREF: prevIno(); return checkNames(d, INODE_EXTREF_SIZE, INODE_EXTREF_SIZE - 2, 'inode extref', fail);
+    case KeyType.INODE_EXTREF: checkPreviousInode(block, slot, prev, k, fail); return checkNames(d, INODE_EXTREF_SIZE, INODE_EXTREF_SIZE - 2, 'inode extref', fail);
     case KeyType.INODE_ITEM: return checkInodeItem(k, d, ctx, fail);
     case KeyType.ROOT_ITEM: return checkRootItem(k, d, ctx, fail);
     case KeyType.ROOT_REF: case KeyType.ROOT_BACKREF: return checkNames(d, 18, 16, 'root ref', fail, true);

@@ -75,7 +75,6 @@ function generateReader<T>(name: string, layout: Array<[string, number, FieldTyp
     return `${field}: r${readers.length - 1}(b, o + ${at})`;
   });
   const params = readers.map((_, i) => `r${i}`);
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- see above: the source is ours
   const make = new Function(...params, `return function read_${name.replace(/\W+/g, '_')}(b, o) { return { ${fields.join(', ')} }; };`);
   return make(...readers) as (buf: Buffer, offset: number) => T;
 }
