@@ -145,12 +145,13 @@ export function mappings(tree: Tree, ino: bigint, sectorsize: number, from: bigi
   return cover.out;
 }
 
-async function* mappingsLoading(tree: Tree, ino: bigint, sectorsize: number, from: bigint, to: bigint): AsyncGenerator<Mapping> {
+/** mappings() from items loaded as needed (exported for tests: the two ways must agree). */
+export async function* mappingsLoading(tree: Tree, ino: bigint, sectorsize: number, from: bigint, to: bigint): AsyncGenerator<Mapping> {
   const cover = new Coverage(from, to);
   for await (const raw of fileExtentItems(tree, ino, sectorsize, from)) {
     cover.add(raw);
     yield* cover.out.splice(0);
-    if (cover.done) return;
+    if (cover.done) break;
   }
   cover.finish();
   yield* cover.out.splice(0);
