@@ -84,5 +84,11 @@ export async function run(ctx: BenchContext): Promise<void> {
   lines.push(`  btrfs-lens ls -R        ${lsR.seconds.toFixed(2).padStart(6)} s                1.00x   (peak RSS ${mib(lsPeak)})`);
   if (kernelLs) lines.push(`  kernel ls -lR           ${kernelLs.seconds.toFixed(2).padStart(6)} s               ${ratio(kernelLs.seconds, lsR.seconds)}`);
   lines.push(`ratios are peer time / btrfs-lens time: above 1.00x means btrfs-lens is faster`);
+  // The reader issue's aims, judged on this run's numbers.
+  const peak = Math.max(lensPeak, lsPeak);
+  lines.push(
+    `aim extract at least as fast as btrfs restore: ${ratio(restore.seconds, lens.seconds).trim()} ${lens.seconds <= restore.seconds ? 'met' : 'NOT met'}; ` +
+      `peak RSS under 256 MiB: ${mib(peak)} ${peak < 256 * 1048576 ? 'met' : 'NOT met'}`,
+  );
   process.stdout.write(lines.join('\n') + '\n');
 }
