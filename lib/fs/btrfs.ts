@@ -19,6 +19,7 @@ import { backrefOf, listSubvolumes, rootRefMatches, type Subvolume } from './sub
 import type { Tree } from '../tree/tree.js';
 import { loadDecompress, type LazyDecompress } from './decompress.js';
 import { ShareabilityOracle } from './shareable.js';
+import { TwoGenerationMap } from '../cache/two-generations.js';
 
 export interface OpenOptions extends FilesystemOptions {
   /** Other member devices of a multi-device filesystem. */
@@ -74,13 +75,8 @@ function inodeKey(node: FsNode): number | string {
 export class Btrfs {
   readonly readPath: ReadPath;
   private readonly ctx: PathContext;
-  /**
-   * Inode items read lately, in two generations: lookups check both (and keep what they find young);
-   * when the young one is full it becomes the old one and the old one is dropped. Bounded, O(1), and
-   * no eviction scans (deleting a Map's oldest key one at a time slowed down as deletions piled up).
-   */
-  private youngItems = new Map<number | string, Promise<InodeItem | undefined>>();
-  private oldItems = new Map<number | string, Promise<InodeItem | undefined>>();
+  /** Inode items read lately (a walk asks for each inode several times in a row). */
+  private readonly items = new TwoGenerationMap<number | string, Promise<InodeItem | undefined>>(INODE_GENERATION);
 
   private constructor(readonly filesystem: Filesystem, readonly root: FsNode, codecs: LazyDecompress, csums: CsumTree, options: OpenOptions) {
     const fs = filesystem;
@@ -136,14 +132,10 @@ export class Btrfs {
 
   private async inode(node: FsNode): Promise<InodeItem> {
     const id = inodeKey(node);
-    let pending = this.youngItems.get(id);
+    let pending = this.items.get(id);
     if (!pending) {
-      pending = this.oldItems.get(id) ?? this.tree(node.subvol).then((t) => readInodeItem(t, node.ino));
-      if (this.youngItems.size >= INODE_GENERATION) {
-        this.oldItems = this.youngItems;
-        this.youngItems = new Map();
-      }
-      this.youngItems.set(id, pending);
+      pending = this.tree(node.subvol).then((t) => readInodeItem(t, node.ino));
+      this.items.set(id, pending);
     }
     const item = await pending;
     if (!item) throw new CorruptError('directory entry points to an inode with no INODE_ITEM', { tree: node.subvol, key: `(${node.ino} INODE_ITEM 0)` });

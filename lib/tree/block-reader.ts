@@ -4,6 +4,7 @@
 
 import { BtrfsError, CorruptError, type Location } from '../errors.js';
 import type { TreeBlock } from '../ondisk/node.js';
+import { TwoGenerationMap } from '../cache/two-generations.js';
 import type { Volume } from '../volume/volume.js';
 import { expectationMismatch, verifyTreeBlock, type BlockExpectation, type VerifyContext } from './verify-block.js';
 
@@ -31,15 +32,9 @@ function cacheKey(bytenr: bigint): number | bigint {
 const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
 export class BlockReader {
-  /**
-   * Verified blocks in two generations: a lookup checks both and keeps what it finds young; when the
-   * young one is full it becomes the old one and the old one is dropped. Bounded, with no work per
-   * hit (an LRU deleted and re-inserted the block on every one of the ~10 lookups per file).
-   */
-  private young = new Map<number | bigint, TreeBlock>();
-  private old = new Map<number | bigint, TreeBlock>();
+  /** Verified blocks (no work per hit: a reader makes ~10 block lookups per file). */
+  private readonly blocks: TwoGenerationMap<number | bigint, TreeBlock>;
   private readonly inflight = new Map<bigint, Promise<TreeBlock>>();
-  private readonly generation: number;
   readonly stats: BlockReaderStats = { reads: 0, cacheHits: 0, badCopies: 0 };
   /** Copies that failed and why, for `check` and for --ignore-errors reports. */
   readonly problems: BtrfsError[] = [];
@@ -49,7 +44,7 @@ export class BlockReader {
     private readonly ctx: VerifyContext,
     options: BlockReaderOptions = {},
   ) {
-    this.generation = Math.max(8, Math.floor((options.cacheBytes ?? 32 * 1024 * 1024) / ctx.nodesize / 2));
+    this.blocks = new TwoGenerationMap(Math.max(8, Math.floor((options.cacheBytes ?? 32 * 1024 * 1024) / ctx.nodesize / 2)));
   }
 
   /**
@@ -57,13 +52,8 @@ export class BlockReader {
    * run synchronously while everything it needs is in memory, which is nearly always.
    */
   cached(bytenr: bigint, expect: BlockExpectation = {}): TreeBlock | undefined {
-    const k = cacheKey(bytenr);
-    let block = this.young.get(k);
-    if (!block) {
-      block = this.old.get(k);
-      if (!block) return undefined;
-      this.insert(k, block);
-    }
+    const block = this.blocks.get(cacheKey(bytenr));
+    if (!block) return undefined;
     this.stats.cacheHits++;
     const mismatch = expectationMismatch(block, expect);
     if (mismatch) throw new CorruptError(mismatch, this.loc(bytenr, expect));
@@ -101,7 +91,7 @@ export class BlockReader {
         this.stats.reads++;
         const buf = await this.volume.read(bytenr, this.ctx.nodesize, mirror);
         const block = verifyTreeBlock(buf, bytenr, expect, this.ctx, this.loc(bytenr, expect, mirror));
-        this.insert(cacheKey(bytenr), block);
+        this.blocks.set(cacheKey(bytenr), block);
         return block;
       } catch (e) {
         if (!(e instanceof BtrfsError)) throw e;
@@ -111,13 +101,5 @@ export class BlockReader {
       }
     }
     throw firstError!;
-  }
-
-  private insert(k: number | bigint, block: TreeBlock): void {
-    if (this.young.size >= this.generation) {
-      this.old = this.young;
-      this.young = new Map();
-    }
-    this.young.set(k, block);
   }
 }
