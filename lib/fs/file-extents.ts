@@ -60,19 +60,33 @@ function rawExtent(tree: Tree, it: TreeItem, S: bigint, lastEnd: bigint): RawFil
   return { fileOffset: it.key.offset, length, extent, where };
 }
 
-const isExtentOf = (it: TreeItem, ino: bigint) => it.key.objectid === ino && it.key.type === KeyType.EXTENT_DATA;
+/**
+ * Reads one inode's EXTENT_DATA items in key order: skips other items and extents ending at or
+ * before `from`, and validates each extent against the one before it.
+ */
+class ExtentItemReader {
+  private lastEnd = -1n;
+  private readonly S: bigint;
+
+  constructor(private readonly tree: Tree, private readonly ino: bigint, sectorsize: number, private readonly from: bigint) {
+    this.S = BigInt(sectorsize);
+  }
+
+  take(it: TreeItem): RawFileExtent | undefined {
+    if (it.key.objectid !== this.ino || it.key.type !== KeyType.EXTENT_DATA) return undefined;
+    const raw = rawExtent(this.tree, it, this.S, this.lastEnd);
+    this.lastEnd = raw.fileOffset + raw.length;
+    return this.lastEnd <= this.from ? undefined : raw;
+  }
+}
 
 /** EXTENT_DATA items of inode `ino` whose range ends after `from`, in file order, validated. */
 export async function* fileExtentItems(tree: Tree, ino: bigint, sectorsize: number, from = 0n): AsyncGenerator<RawFileExtent> {
-  const S = BigInt(sectorsize);
-  let lastEnd = -1n;
+  const reader = new ExtentItemReader(tree, ino, sectorsize, from);
   // The floor item holds `from` when it is one of this inode's extents; anything else before is skipped.
   for await (const it of tree.rangeWithFloor(key(ino, KeyType.EXTENT_DATA, from), key(ino, KeyType.EXTENT_DATA, U64_MAX))) {
-    if (!isExtentOf(it, ino)) continue;
-    const raw = rawExtent(tree, it, S, lastEnd);
-    lastEnd = raw.fileOffset + raw.length;
-    if (lastEnd <= from) continue;
-    yield raw;
+    const raw = reader.take(it);
+    if (raw) yield raw;
   }
 }
 
@@ -130,14 +144,11 @@ export function mappings(tree: Tree, ino: bigint, sectorsize: number, from: bigi
   // Items starting at or after `to` cannot matter, so the range ends before them.
   const items = tree.rangeCached(key(ino, KeyType.EXTENT_DATA, from), key(ino, KeyType.EXTENT_DATA, to - 1n), CACHED_ITEMS, true);
   if (!items) return mappingsLoading(tree, ino, sectorsize, from, to);
-  const S = BigInt(sectorsize);
+  const reader = new ExtentItemReader(tree, ino, sectorsize, from);
   const cover = new Coverage(from, to);
-  let lastEnd = -1n;
   for (const it of items) {
-    if (!isExtentOf(it, ino)) continue;
-    const raw = rawExtent(tree, it, S, lastEnd);
-    lastEnd = raw.fileOffset + raw.length;
-    if (lastEnd <= from) continue;
+    const raw = reader.take(it);
+    if (!raw) continue;
     cover.add(raw);
     if (cover.done) break;
   }
