@@ -12,30 +12,10 @@
 #   /snap1 .. /snap8        read-only snapshots of /base; base changes a little between snapshots, so
 #                           most extents are shared by all nine trees and some by only a few
 # The last line printed is the image path.
-set -euo pipefail
-export LC_ALL=C
-
 DIR=${1:-/tmp/btrfs-lens-bench}
-[[ $EUID -eq 0 ]] || { echo "make-bench-image.sh: must run as root" >&2; exit 1; }
-for tool in mkfs.btrfs btrfs losetup openssl awk node; do
-  command -v "$tool" >/dev/null || { echo "make-bench-image.sh: missing $tool" >&2; exit 1; }
-done
-mkdir -p "$DIR"
 IMG=$DIR/bench.img
-MNT=$(mktemp -d "$DIR/mnt.XXXXXX")
-LOOP=""
-
-cleanup() {
-  local rc=$?
-  set +e
-  cd /
-  if mountpoint -q "$MNT"; then umount "$MNT" || umount -l "$MNT"; fi
-  if [[ -n $LOOP && "$(losetup -n -O BACK-FILE "$LOOP" 2>/dev/null)" == "$IMG" ]]; then losetup -d "$LOOP"; fi
-  rmdir "$MNT" 2>/dev/null
-  if ((rc != 0)); then echo "make-bench-image.sh: FAILED (exit $rc)" >&2; fi
-  exit "$rc"
-}
-trap cleanup EXIT
+# shellcheck source=bench/image-common.sh
+source "$(dirname "$0")/image-common.sh"
 
 # incompressible, reproducible: AES-128-CTR keystream keyed by the seed
 gen_rand() {
@@ -73,12 +53,7 @@ for (let i = 0; i < count; i++) {
 EOF
 }
 
-echo "building $IMG" >&2
-rm -f "$IMG"
-truncate -s 2560M "$IMG"
-mkfs.btrfs -q -f -L btrfs-lens-bench "$IMG" >/dev/null
-LOOP=$(losetup -f --show "$IMG")
-mount -t btrfs "$LOOP" "$MNT"
+make_and_mount 2560M btrfs-lens-bench
 cd "$MNT"
 
 echo "  plain: 640 MiB incompressible" >&2
@@ -117,10 +92,5 @@ for i in 1 2 3 4 5 6 7 8; do
   sync
 done
 
-cd /
 btrfs filesystem du -s "$MNT"/plain "$MNT"/zstd "$MNT"/small "$MNT"/base "$MNT"/snap1 >&2
-umount "$MNT"
-losetup -d "$LOOP"
-LOOP=""
-echo "image: $(du -h --apparent-size "$IMG" | cut -f1) apparent, $(du -h "$IMG" | cut -f1) on disk" >&2
-echo "$IMG"
+unmount_and_report

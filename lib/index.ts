@@ -10,8 +10,9 @@ export { Btrfs, type Dirent, type OpenOptions } from './fs/btrfs.js';
 export { BtrfsStats, BtrfsBigIntStats, type FileKind } from './fs/stats.js';
 export type { Subvolume } from './fs/subvolumes.js';
 export type { RawFileExtent, Mapping } from './fs/file-extents.js';
-export type { ReadCounters } from './cache/counters.js';
-export type { CachePolicy } from './cache/page-key.js';
+export type { ReaderCounters } from './reader/file-reader.js';
+export { extract, type ExtractOptions, type ExtractSummary } from './extract/extract.js';
+export { OutputError } from './extract/output-tree.js';
 export * from './errors.js';
 
 /** Open an image (or the members of a multi-device filesystem) read-only. */

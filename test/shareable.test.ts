@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { extentMap } from '../lib/fs/extent-map.js';
 import { fileExtentItems } from '../lib/fs/file-extents.js';
-import { ShareabilityOracle } from '../lib/fs/shareable.js';
 import { walk } from '../lib/fs/walk.js';
 import { open } from '../lib/index.js';
 import { fixtureImages, fixtureNames, loadManifest } from './helpers/fixtures.js';
@@ -20,7 +19,7 @@ describe('streaming bypass of the page cache', function () {
       const images = await fixtureImages(name);
       const fs = await open(images[0]!);
       try {
-        const oracle = new ShareabilityOracle(fs.filesystem);
+        const oracle = fs.shareability;
         let shared = 0;
         for await (const e of walk(fs, '/', { follow: false })) {
           if (e.kind !== 'file') continue;
@@ -39,9 +38,9 @@ describe('streaming bypass of the page cache', function () {
           assert.equal(createHash('sha256').update(data).digest('hex'), want.sha256, e.path);
           // Data that bypasses the cache is verified on every read: a second read verifies again.
           if (!file.nodatasum && map.extents.some((x) => x.kind === 'regular' && x.compression === 'none' && !x.beyondEof && !x.shared && x.refs === 1n)) {
-            const before = fs.readPath.counters.csum_sectors_verified;
+            const before = fs.counters.csum_sectors_verified;
             await fs.readFile(e.path);
-            assert.ok(fs.readPath.counters.csum_sectors_verified > before, `${e.path}: a bypassed read verified nothing`);
+            assert.ok(fs.counters.csum_sectors_verified > before, `${e.path}: a bypassed read verified nothing`);
           }
         }
         if (name === 'snapshots') assert.ok(shared > 0, 'the snapshots fixture has shared extents');

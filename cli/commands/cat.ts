@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { PathError } from '../../lib/errors.js';
-import { DamageReport, Salvager } from '../../lib/fs/salvage.js';
+import { DamageReport, Salvager } from '../../lib/reader/salvage.js';
 import { kindOfMode } from '../../lib/fs/stats.js';
 import type { Btrfs } from '../../lib/index.js';
 import { EXIT, imageOptions, withImage, writeOut, type ImageArgs } from '../common.js';
@@ -18,13 +18,15 @@ async function catSalvaged(fs: Btrfs, path: string): Promise<void> {
   const node = await fs.node(path, true, 'open');
   if (node.placeholder || kindOfMode((await fs.facts(node)).mode) === 'dir') throw new PathError('EISDIR', 'open', path);
   const file = await fs.fileRef(node, path);
-  const salvager = new Salvager(fs, report.read);
+  const salvager = new Salvager(fs.reader, report.read);
   for (let pos = 0n; pos < file.size;) {
     const n = file.size - pos < BigInt(CHUNK) ? Number(file.size - pos) : CHUNK;
-    const buf = await salvager.read(file, pos, n);
-    if (buf.length === 0) break;
-    await writeOut(buf);
-    pos += BigInt(buf.length);
+    // A new buffer per piece: writeOut may still hold the last one.
+    const buf = Buffer.allocUnsafe(n);
+    const got = await salvager.read(file, pos, buf);
+    if (got === 0) break;
+    await writeOut(buf.subarray(0, got));
+    pos += BigInt(got);
   }
   if (report.count) process.exitCode = EXIT.PROBLEMS;
 }
@@ -40,5 +42,5 @@ export const catCommand: CommandModule<object, CatArgs> = {
     withImage(argv, async (fs) => {
       if (argv.ignoreErrors) return catSalvaged(fs, argv.path);
       for await (const chunk of fs.createReadStream(argv.path)) await writeOut(chunk as Buffer);
-    }, { readaheadBytes: 1024 * 1024 }),
+    }),
 };

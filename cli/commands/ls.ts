@@ -4,7 +4,7 @@ import { formatTimeNs } from '../../lib/fs/time.js';
 import { splitDev } from '../../lib/fs/stats.js';
 import { walk, type WalkEntry } from '../../lib/fs/walk.js';
 import { BtrfsError } from '../../lib/errors.js';
-import { DamageReport } from '../../lib/fs/salvage.js';
+import { DamageReport } from '../../lib/reader/salvage.js';
 import type { Btrfs } from '../../lib/index.js';
 import { EXIT, imageOptions, modeString, toJson, withImage, writeOut, type ImageArgs } from '../common.js';
 

@@ -21,7 +21,7 @@ export const statCommand: CommandModule<object, StatArgs> = {
       for (const path of argv.paths) {
         const node = await fs.node(path, argv.follow === true, 'stat');
         const facts = await fs.facts(node);
-        const info = await entryInfo(fs, { path, node, facts, kind: kindOfMode(facts.mode), depth: 0 });
+        const info = await entryInfo(fs, { path, name: Buffer.from(path.slice(path.lastIndexOf('/') + 1), 'utf8'), node, facts, kind: kindOfMode(facts.mode), depth: 0 });
         if (argv.json) {
           out.push(toJson({ ...info, blocks: facts.nbytes, generation: facts.generation, flags: facts.flags }));
           continue;

@@ -1,17 +1,12 @@
-// Work counters of the read path and its page cache. Names are the report's (snake_case), so the
-// emulator's JSON and the library's statistics are the same object: the read path, the cache and the
-// emulator each add to the fields they are responsible for.
+// Work counters of the emulated kernel's read path and its page cache. Names are the report's
+// (snake_case) and the extent layer's below it (lib/extents), which counts the disk reads, checksums
+// and decompressions into the same object: the read path, the cache and the emulator each add to the
+// fields they are responsible for.
 
-export interface ReadCounters {
-  /** Read requests issued to the devices (one per contiguous logical range and copy), and their bytes. */
-  disk_reads: number;
-  disk_bytes: number;
-  /** Data sectors whose checksum was computed and compared. */
-  csum_sectors_verified: number;
-  /** Compressed extents (or compressed inline extents) decompressed, bytes in and out. */
-  decompressions: number;
-  decompressed_bytes_in: number;
-  decompressed_bytes_out: number;
+import type { ExtentCounters } from '../extents/data-extents.js';
+
+/** decompressions also counts compressed inline extents here: the kernel decompresses those too. */
+export interface ReadCounters extends ExtentCounters {
   /** Page lookups that found the page resident / that did not (each miss fills from disk or zeros). */
   cache_hits: number;
   cache_misses: number;

@@ -3,7 +3,7 @@
 // Bytes are kept only when the emulation keeps data (for checking what reads return); counting-only
 // runs keep nothing but the allocation cursor.
 
-import type { ExtentStore } from '../fs/read-path.js';
+import type { ExtentStore } from './kernel-read-path.js';
 
 const GiB = 1n << 30n;
 

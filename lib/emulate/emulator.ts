@@ -7,7 +7,6 @@ import { CACHE_POLICIES, type CachePolicy } from '../cache/page-key.js';
 import type { ReclaimPolicy } from '../cache/page-cache.js';
 import type { Btrfs } from '../fs/btrfs.js';
 import { PathError, UsageError } from '../errors.js';
-import { ExtentRefs } from './extent-refs.js';
 import { ImageIndex } from './image-index.js';
 import { Machine, type ReadResult } from './machine.js';
 import type { Op } from './trace.js';
@@ -51,7 +50,7 @@ export class Emulator {
     const memory = options.memoryBytes ?? Infinity;
     if (!(memory >= S)) throw new UsageError(`memory budget of ${memory} bytes is less than one page (${S} bytes)`);
     const policies = options.policies ?? CACHE_POLICIES;
-    const refs = new ExtentRefs(btrfs);
+    const refs = btrfs.shareability;
     const images = new ImageIndex(btrfs);
     const machines: Machine[] = [];
     for (const policy of policies) {

@@ -8,8 +8,8 @@
 // iterating a snapshot of the array is never disturbed by a change.
 
 import { UnsupportedError } from '../errors.js';
-import { fileExtentItems } from '../fs/file-extents.js';
-import type { ExtentStore, ReadMapping } from '../fs/read-path.js';
+import { itemMappings } from '../fs/file-extents.js';
+import type { ExtentStore, ReadMapping } from './kernel-read-path.js';
 import type { RegularExtent } from '../ondisk/items/file-extent.js';
 import type { Tree } from '../tree/tree.js';
 
@@ -39,17 +39,10 @@ export class FileMap {
   static async fromImage(tree: Tree, ino: bigint, sectorsize: number, refs: ExtentReferences, maxItems: number): Promise<FileMap | null>;
   static async fromImage(tree: Tree, ino: bigint, sectorsize: number, refs: ExtentReferences, maxItems?: number): Promise<FileMap | null> {
     const segs: Segment[] = [];
-    let cursor = 0n;
-    for await (const raw of fileExtentItems(tree, ino, sectorsize)) {
+    for await (const m of itemMappings(tree, ino, sectorsize)) {
       if (maxItems !== undefined && segs.length >= maxItems) return null;
       if (segs.length >= MAX_SEGMENTS) throw new UnsupportedError(`emulating changes to a file with more than ${MAX_SEGMENTS} extents (inode ${ino} of tree ${tree.root.id})`);
-      if (raw.fileOffset > cursor) segs.push({ kind: 'hole', fileOffset: cursor, length: raw.fileOffset - cursor, explicit: false });
-      const e = raw.extent;
-      const where = { block: raw.where.block, slot: raw.where.slot, itemOffset: raw.fileOffset };
-      if (e.kind === 'inline') segs.push({ kind: 'inline', fileOffset: raw.fileOffset, length: raw.length, extent: e, where });
-      else if (e.diskBytenr === 0n) segs.push({ kind: 'hole', fileOffset: raw.fileOffset, length: raw.length, explicit: true, where });
-      else segs.push({ kind: e.kind, fileOffset: raw.fileOffset, length: raw.length, extent: e, where });
-      cursor = raw.fileOffset + raw.length;
+      segs.push(m);
     }
     return new FileMap(refs, segs);
   }

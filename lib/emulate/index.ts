@@ -7,4 +7,6 @@ export { Machine, type ReadResult } from './machine.js';
 export { formatReport } from './report.js';
 export { parseSize } from './size.js';
 export { formatTraceLine, parseTraceLine, traceOps, validateTrace, OP_NAMES, type Op } from './trace.js';
+export type { ReadCounters } from '../cache/counters.js';
+export type { CachePolicy } from '../cache/page-key.js';
 export { readAll, READ_ALL_CHUNK, WORKLOADS, type NumberedOp, type WorkloadName } from './workload.js';

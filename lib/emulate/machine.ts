@@ -26,9 +26,9 @@ import { PageCache, type ReclaimPolicy } from '../cache/page-cache.js';
 import type { ReadCounters } from '../cache/counters.js';
 import type { Btrfs } from '../fs/btrfs.js';
 import { PathError, UsageError } from '../errors.js';
-import { ReadPath } from '../fs/read-path.js';
+import { KernelReadPath } from './kernel-read-path.js';
 import { EmulatedDisk } from './emulated-disk.js';
-import type { ExtentRefs } from './extent-refs.js';
+import type { Shareability } from '../extents/shareability.js';
 import { emulatedExtent, shifted, type Segment } from './file-map.js';
 import type { Op } from './trace.js';
 import type { ImageIndex } from './image-index.js';
@@ -57,14 +57,14 @@ const DIRTY_BACKGROUND_RATIO = 0.1;
 export class Machine {
   readonly counters: ReadCounters;
   readonly cache: PageCache;
-  readonly readPath: ReadPath;
+  readonly readPath: KernelReadPath;
   private readonly S: bigint;
   /** Inodes with dirty pages, oldest dirtied first (the flusher's order). */
   private readonly dirty = new Map<string, EmuInode>();
   private readonly dirtyLimit: number;
   private readonly dirtyBackground: number;
 
-  private constructor(readonly policy: CachePolicy, readonly view: View, readonly disk: EmulatedDisk, cache: PageCache, readPath: ReadPath, maxPages: number) {
+  private constructor(readonly policy: CachePolicy, readonly view: View, readonly disk: EmulatedDisk, cache: PageCache, readPath: KernelReadPath, maxPages: number) {
     this.cache = cache;
     this.readPath = readPath;
     this.counters = cache.counters;
@@ -77,15 +77,15 @@ export class Machine {
     };
   }
 
-  static async create(btrfs: Btrfs, refs: ExtentRefs, images: ImageIndex, options: MachineOptions): Promise<Machine> {
+  static async create(btrfs: Btrfs, refs: Shareability, images: ImageIndex, options: MachineOptions): Promise<Machine> {
     const view = await View.create(btrfs, images);
     const S = btrfs.filesystem.sectorsize;
     let imageEnd = 0n;
     for (const c of btrfs.filesystem.volume.chunks.all()) if (c.logical + c.length > imageEnd) imageEnd = c.logical + c.length;
     const disk = new EmulatedDisk(imageEnd, S, options.keepData);
     const cache = new PageCache({ maxPages: options.maxPages, reclaim: options.reclaim, pageSize: S });
-    const readPath = new ReadPath(
-      { ...btrfs.readPath.ctx, extentShared: (bytenr, len) => view.partialRefs.has(bytenr) || refs.multiplyReferenced(bytenr, len) },
+    const readPath = new KernelReadPath(
+      { ...btrfs.dataContext, extentShared: (bytenr, len) => view.partialRefs.has(bytenr) || refs.multiplyReferenced(bytenr, len) },
       { policy: options.policy, cache, readaheadBytes: options.readaheadBytes, keepData: options.keepData },
     );
     return new Machine(options.policy, view, disk, cache, readPath, options.maxPages);

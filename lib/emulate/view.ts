@@ -6,7 +6,7 @@
 
 import type { Btrfs } from '../fs/btrfs.js';
 import { PathError, UsageError } from '../errors.js';
-import type { FileRef } from '../fs/read-path.js';
+import type { EmulatedFile } from './kernel-read-path.js';
 import { mappings } from '../fs/file-extents.js';
 import { resolve, type FsNode, type PathContext } from '../fs/path.js';
 import type { FileKind } from '../fs/stats.js';
@@ -36,7 +36,7 @@ export interface EmuInode {
   path: string;
   /** Last name unlinked. */
   dead: boolean;
-  file: FileRef;
+  file: EmulatedFile;
 }
 
 type Entry = { ino: bigint; kind: FileKind } | { subvol: bigint } | { placeholder: true };
@@ -260,7 +260,7 @@ export class View {
       get size() { return inode.size; },
       get path() { return inode.path; },
       get mappings() { return inode.map ? (from: bigint, to: bigint) => inode.map!.mappings(from, to) : unchanged; },
-    } as FileRef;
+    } as EmulatedFile;
     return inode;
   }
 

@@ -2,8 +2,6 @@
 // readdir, stat/lstat, readlink, readFile, createReadStream, xattrs, subvolumes, file extent maps.
 
 import { Readable } from 'node:stream';
-import { LruPageCache } from '../cache/page-cache.js';
-import type { CachePolicy } from '../cache/page-key.js';
 import { CorruptError, PathError, UsageError } from '../errors.js';
 import { InodeFlag, KeyType, ObjectId } from '../ondisk/constants.js';
 import type { DirEntry } from '../ondisk/items/dir-item.js';
@@ -13,12 +11,15 @@ import { fileExtentItems, type RawFileExtent } from './file-extents.js';
 import { Filesystem, type FilesystemOptions } from './filesystem.js';
 import { dirEntries, getXattrItem, listXattrItems, lookupName, readInodeItem } from './inode.js';
 import { entryKind, resolve, type FsNode, type PathContext } from './path.js';
-import { ReadPath, type FileRef } from './read-path.js';
+import type { FileRef } from './file-ref.js';
 import { BtrfsBigIntStats, BtrfsStats, factsFromInode, kindOfMode, S_IFDIR, type FileKind, type InodeFacts } from './stats.js';
 import { backrefOf, listSubvolumes, rootRefMatches, type Subvolume } from './subvolumes.js';
 import type { Tree } from '../tree/tree.js';
 import { loadDecompress, type LazyDecompress } from './decompress.js';
-import { ShareabilityOracle } from './shareable.js';
+import { DataExtents, type DataContext } from '../extents/data-extents.js';
+import { Shareability } from '../extents/shareability.js';
+import { ExtentCache } from '../reader/extent-cache.js';
+import { FileReader, newReaderCounters, type ReaderCounters } from '../reader/file-reader.js';
 import { TwoGenerationMap } from '../cache/two-generations.js';
 
 export interface OpenOptions extends FilesystemOptions {
@@ -26,12 +27,8 @@ export interface OpenOptions extends FilesystemOptions {
   devices?: string[];
   /** Root the view at this subvolume: an id, or a path from the top level. Default: 5 (the top level). */
   subvol?: bigint | number | string;
-  /** Page cache budget for file data, in bytes (default 32 MiB). */
+  /** Budget of the cache of shared file data (decompressed extents, verified ranges), in bytes (default 32 MiB). */
   cacheBytes?: number;
-  /** Cache policy of the read path (default: logical). */
-  policy?: CachePolicy;
-  /** Readahead window for uncompressed extents (default 128 KiB). */
-  readaheadBytes?: number;
 }
 
 export interface Dirent {
@@ -48,12 +45,23 @@ export interface Dirent {
   isSocket(): boolean;
 }
 
+/** A directory entry; the type tests live on the prototype (a walk makes one per entry). */
+class BtrfsDirent implements Dirent {
+  readonly name: string;
+  constructor(readonly nameBytes: Buffer, readonly type: FileKind) {
+    this.name = nameBytes.toString('utf8');
+  }
+  isFile(): boolean { return this.type === 'file'; }
+  isDirectory(): boolean { return this.type === 'dir'; }
+  isSymbolicLink(): boolean { return this.type === 'symlink'; }
+  isFIFO(): boolean { return this.type === 'fifo'; }
+  isCharacterDevice(): boolean { return this.type === 'chr'; }
+  isBlockDevice(): boolean { return this.type === 'blk'; }
+  isSocket(): boolean { return this.type === 'sock'; }
+}
+
 function makeDirent(nameBytes: Buffer, type: FileKind): Dirent {
-  return {
-    name: nameBytes.toString('utf8'), nameBytes, type,
-    isFile: () => type === 'file', isDirectory: () => type === 'dir', isSymbolicLink: () => type === 'symlink',
-    isFIFO: () => type === 'fifo', isCharacterDevice: () => type === 'chr', isBlockDevice: () => type === 'blk', isSocket: () => type === 'sock',
-  };
+  return new BtrfsDirent(nameBytes, type);
 }
 
 /** Node's fs.readFile refuses files over 2 GiB; so do we (use createReadStream). */
@@ -73,27 +81,26 @@ function inodeKey(node: FsNode): number | string {
 }
 
 export class Btrfs {
-  readonly readPath: ReadPath;
+  /** File data through the cache keyed by logical address (see lib/reader). */
+  readonly reader: FileReader;
+  /** What every read of file data through this filesystem did. */
+  readonly counters: ReaderCounters;
+  /** Reading verified, decompressed logical extents: what the reader and the emulator build on. */
+  readonly dataContext: DataContext;
+  readonly shareability: Shareability;
   private readonly ctx: PathContext;
   /** Inode items read lately (a walk asks for each inode several times in a row). */
   private readonly items = new TwoGenerationMap<number | string, Promise<InodeItem | undefined>>(INODE_GENERATION);
 
   private constructor(readonly filesystem: Filesystem, readonly root: FsNode, codecs: LazyDecompress, csums: CsumTree, options: OpenOptions) {
     const fs = filesystem;
-    const oracle = new ShareabilityOracle(fs);
-    this.readPath = new ReadPath(
-      {
-        volume: fs.volume, csums, sectorsize: fs.sectorsize, checksummer: fs.checksummer,
-        decompress: codecs.decompress, prepareDecompress: codecs.prepare,
-        canBeShared: (file, extent, leaf) => oracle.canBeShared(file.subvol, extent, leaf),
-      },
-      {
-        policy: options.policy ?? 'logical',
-        bypassUnshared: true,
-        cache: new LruPageCache(Math.floor((options.cacheBytes ?? 32 * 1024 * 1024) / fs.sectorsize)),
-        ...(options.readaheadBytes !== undefined ? { readaheadBytes: options.readaheadBytes } : {}),
-      },
-    );
+    this.dataContext = {
+      volume: fs.volume, csums, sectorsize: fs.sectorsize, checksummer: fs.checksummer, decompress: codecs.decompress, prepareDecompress: codecs.prepare,
+    };
+    this.shareability = new Shareability(fs);
+    this.counters = newReaderCounters();
+    const cache = new ExtentCache(options.cacheBytes ?? 32 * 1024 * 1024);
+    this.reader = new FileReader(new DataExtents(this.dataContext, this.counters), this.shareability, cache, this.counters);
     this.ctx = {
       root,
       isDirectory: async (n) => n.placeholder === true || kindOfMode((await this.inode(n)).mode) === 'dir',
@@ -237,7 +244,7 @@ export class Btrfs {
     if (file.size > BigInt(MAX_SYMLINK_TARGET)) {
       throw new CorruptError(`symlink target of ${file.size} bytes exceeds ${MAX_SYMLINK_TARGET}`, { tree: node.subvol, key: `(${node.ino} INODE_ITEM 0)` });
     }
-    return this.readPath.read(file, 0n, Number(file.size));
+    return this.readAll(file);
   }
 
   async fileRef(node: FsNode, path: string): Promise<FileRef> {
@@ -248,7 +255,8 @@ export class Btrfs {
     };
   }
 
-  private async regularFile(path: string, syscall: string): Promise<FileRef> {
+  /** The regular file (or other non-directory) at `path`, symlinks followed; EISDIR for a directory. */
+  async fileAt(path: string, syscall = 'open'): Promise<FileRef> {
     const node = await this.node(path, true, syscall);
     const kind = node.placeholder ? 'dir' : kindOfMode((await this.inode(node)).mode);
     if (kind === 'dir') throw new PathError('EISDIR', syscall, path);
@@ -256,15 +264,22 @@ export class Btrfs {
   }
 
   async readFile(path: string): Promise<Buffer> {
-    const file = await this.regularFile(path, 'open');
+    const file = await this.fileAt(path, 'open');
     if (file.size > BigInt(MAX_READFILE)) throw new UsageError(`${path}: file is ${file.size} bytes, too large for readFile; use createReadStream`);
-    return this.readPath.read(file, 0n, Number(file.size));
+    return this.readAll(file);
+  }
+
+  private async readAll(file: FileRef): Promise<Buffer> {
+    const out = Buffer.allocUnsafe(Number(file.size));
+    await this.reader.read(file, 0n, out);
+    return out;
   }
 
   /** Bytes [position, position + length) of a file; shorter at end of file. */
   async read(path: string, position: bigint | number, length: number): Promise<Buffer> {
-    const file = await this.regularFile(path, 'read');
-    return this.readPath.read(file, BigInt(position), length);
+    const file = await this.fileAt(path, 'read');
+    const out = Buffer.allocUnsafe(length);
+    return out.subarray(0, await this.reader.read(file, BigInt(position), out));
   }
 
   /** Like fs.createReadStream: `end` is inclusive. */
@@ -272,13 +287,14 @@ export class Btrfs {
     const chunk = options.highWaterMark ?? 1024 * 1024;
     const self = this;
     async function* generate(): AsyncGenerator<Buffer> {
-      const file = await self.regularFile(path, 'open');
+      const file = await self.fileAt(path, 'open');
       let pos = BigInt(options.start ?? 0);
       const stop = options.end !== undefined ? BigInt(options.end) + 1n : file.size;
       const end = stop < file.size ? stop : file.size;
       while (pos < end) {
         const n = end - pos < BigInt(chunk) ? Number(end - pos) : chunk;
-        const buf = await self.readPath.read(file, pos, n);
+        const buf = Buffer.allocUnsafe(n);
+        await self.reader.read(file, pos, buf);
         if (buf.length === 0) break;
         pos += BigInt(buf.length);
         yield buf;
@@ -312,7 +328,7 @@ export class Btrfs {
 
   /** File extent items of a path (the raw map, extents past EOF included). */
   async fileExtents(path: string): Promise<{ node: FsNode; size: bigint; extents: RawFileExtent[] }> {
-    const file = await this.regularFile(path, 'open');
+    const file = await this.fileAt(path, 'open');
     const extents: RawFileExtent[] = [];
     for await (const e of fileExtentItems(file.tree, file.ino, this.filesystem.sectorsize)) extents.push(e);
     return { node: { subvol: file.subvol, ino: file.ino }, size: file.size, extents };

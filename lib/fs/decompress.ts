@@ -4,7 +4,7 @@
 
 import { loadDecompressor, type Decompressor } from '../compression/index.js';
 import { UnsupportedError } from '../errors.js';
-import type { DecompressFn } from './read-path.js';
+import type { DecompressFn } from '../extents/data-extents.js';
 
 export interface LazyDecompress {
   decompress: DecompressFn;

@@ -3,12 +3,11 @@
 // subvolume or a snapshot-shared leaf references it; several ranges of one file into one extent do not
 // make it shared).
 
-import { COMPRESSION_NAMES, KeyType, ObjectId } from '../ondisk/constants.js';
-import { decodeExtentItem } from '../ondisk/items/extent-item.js';
-import { key } from '../ondisk/key.js';
+import { COMPRESSION_NAMES } from '../ondisk/constants.js';
 import { mapOffset } from '../volume/raid.js';
 import type { Btrfs } from './btrfs.js';
-import { wrapItem, type Filesystem } from './filesystem.js';
+import type { Filesystem } from './filesystem.js';
+import { itemMappings } from './file-extents.js';
 import { BackrefContext } from '../backref/context.js';
 import { isDataExtentShared } from '../backref/shared.js';
 
@@ -65,47 +64,44 @@ export function physicalRuns(fs: Filesystem, logical: bigint, length: bigint): P
   return perMirror;
 }
 
-async function extentRefs(fs: Filesystem, logical: bigint, length: bigint): Promise<bigint | null> {
-  const extentTree = await fs.tree(ObjectId.EXTENT_TREE);
-  const hit = await extentTree.get(key(logical, KeyType.EXTENT_ITEM, length));
-  if (!hit) return null;
-  return wrapItem(() => decodeExtentItem(hit.data, KeyType.EXTENT_ITEM), ObjectId.EXTENT_TREE, hit).refs;
-}
-
 export async function extentMap(btrfs: Btrfs, path: string): Promise<{ size: bigint; extents: ExtentMapEntry[] }> {
   const fs = btrfs.filesystem;
-  const { node, size, extents } = await btrfs.fileExtents(path);
+  const file = await btrfs.fileAt(path);
+  const node = { subvol: file.subvol, ino: file.ino };
+  const size = file.size;
   let ctx: BackrefContext | undefined;
   const out: ExtentMapEntry[] = [];
-  let cursor = 0n;
-  const hole = (from: bigint, to: bigint): ExtentMapEntry => ({
+  const hole = (from: bigint, to: bigint, beyondEof: boolean): ExtentMapEntry => ({
     fileOffset: from, length: to - from, kind: 'hole', compression: 'none', logical: null, diskLength: 0n,
-    extentOffset: 0n, ramBytes: 0n, copies: [], refs: null, shared: false, beyondEof: from >= size,
+    extentOffset: 0n, ramBytes: 0n, copies: [], refs: null, shared: false, beyondEof,
   });
-  for (const raw of extents) {
-    if (raw.fileOffset > cursor && cursor < size) out.push(hole(cursor, raw.fileOffset < size ? raw.fileOffset : size));
-    const e = raw.extent;
+  let cursor = 0n;
+  for await (const m of itemMappings(file.tree, file.ino, fs.sectorsize)) {
+    cursor = m.fileOffset + m.length;
+    if (m.kind === 'hole') {
+      // A gap between items shows up to the end of the file; an explicit hole item shows as it is.
+      if (m.explicit) out.push(hole(m.fileOffset, cursor, m.fileOffset >= size));
+      else if (m.fileOffset < size) out.push(hole(m.fileOffset, cursor < size ? cursor : size, false));
+      continue;
+    }
+    const e = m.extent;
     const compression = COMPRESSION_NAMES[e.compression] ?? `unknown(${e.compression})`;
-    const beyondEof = raw.fileOffset >= size;
+    const beyondEof = m.fileOffset >= size;
     if (e.kind === 'inline') {
       out.push({
-        fileOffset: raw.fileOffset, length: raw.length, kind: 'inline', compression, logical: null, diskLength: BigInt(e.data.length),
+        fileOffset: m.fileOffset, length: m.length, kind: 'inline', compression, logical: null, diskLength: BigInt(e.data.length),
         extentOffset: 0n, ramBytes: e.ramBytes, copies: [], refs: null, shared: false, beyondEof,
       });
-    } else if (e.diskBytenr === 0n) {
-      out.push({ ...hole(raw.fileOffset, raw.fileOffset + raw.length), beyondEof });
-    } else {
-      const refs = await extentRefs(fs, e.diskBytenr, e.diskNumBytes);
-      ctx ??= await BackrefContext.create(fs);
-      const shared = refs !== null && (await isDataExtentShared(ctx, node.subvol, node.ino, e.diskBytenr, e.generation));
-      out.push({
-        fileOffset: raw.fileOffset, length: raw.length, kind: e.kind, compression, logical: e.diskBytenr, diskLength: e.diskNumBytes,
-        extentOffset: e.offset, ramBytes: e.ramBytes, copies: physicalRuns(fs, e.diskBytenr, e.diskNumBytes),
-        refs, shared, beyondEof,
-      });
+      continue;
     }
-    cursor = raw.fileOffset + raw.length;
+    const refs = await btrfs.shareability.refs(e.diskBytenr, e.diskNumBytes);
+    ctx ??= await BackrefContext.create(fs);
+    const shared = refs !== null && (await isDataExtentShared(ctx, node.subvol, node.ino, e.diskBytenr, e.generation));
+    out.push({
+      fileOffset: m.fileOffset, length: m.length, kind: e.kind, compression, logical: e.diskBytenr, diskLength: e.diskNumBytes,
+      extentOffset: e.offset, ramBytes: e.ramBytes, copies: physicalRuns(fs, e.diskBytenr, e.diskNumBytes), refs, shared, beyondEof,
+    });
   }
-  if (cursor < size) out.push(hole(cursor, size));
+  if (cursor < size) out.push(hole(cursor, size, false));
   return { size, extents: out };
 }

@@ -3,7 +3,7 @@
 
 import { CorruptError } from '../errors.js';
 import { KeyType } from '../ondisk/constants.js';
-import { decodeFileExtent, type InlineExtent, type RegularExtent } from '../ondisk/items/file-extent.js';
+import { decodeFileExtent, fileExtentEnd, type InlineExtent, type RegularExtent } from '../ondisk/items/file-extent.js';
 import { formatKey, key, U64_MAX } from '../ondisk/key.js';
 import type { Tree, TreeItem } from '../tree/tree.js';
 import { wrapItem } from './filesystem.js';
@@ -28,36 +28,19 @@ export interface RawFileExtent {
   where: Where;
 }
 
-/** Checks one EXTENT_DATA item against the item before it (`lastEnd`), as the kernel's tree-checker does. */
-function rawExtent(tree: Tree, it: TreeItem, S: bigint, lastEnd: bigint): RawFileExtent {
+/**
+ * One EXTENT_DATA item, after the item before it ended at `lastEnd`. The tree-checker validated the
+ * item itself when its leaf was read (fileExtentProblem); what it cannot see across two leaves is
+ * the order, checked here the same way.
+ */
+function rawExtent(tree: Tree, it: TreeItem, lastEnd: bigint): RawFileExtent {
   const where: Where = { block: it.block, slot: it.slot, itemOffset: it.key.offset };
-  const fail = (what: string) => new CorruptError(`corrupt leaf: ${what}`, { tree: tree.root.id, block: it.block, slot: it.slot, key: formatKey(it.key) });
   const extent = wrapItem(() => decodeFileExtent(it.data), tree.root.id, it);
-  let length: bigint;
-  if (extent.kind === 'inline') {
-    if (it.key.offset !== 0n) throw fail(`inline extent at file offset ${it.key.offset}, expect 0`);
-    if (extent.compression === 0 && extent.ramBytes !== BigInt(extent.data.length)) {
-      throw fail(`invalid ram_bytes for uncompressed inline extent, have ${extent.ramBytes} expect ${extent.data.length}`);
-    }
-    if (extent.ramBytes > S * 16n) throw fail(`inline extent ram_bytes ${extent.ramBytes} is larger than any inline extent can be`);
-    length = extent.ramBytes;
-  } else {
-    if (it.key.offset % S !== 0n) throw fail(`unaligned file_offset ${it.key.offset}`);
-    for (const [name, v] of [['num_bytes', extent.numBytes], ['offset', extent.offset], ['disk_bytenr', extent.diskBytenr], ['disk_num_bytes', extent.diskNumBytes]] as const) {
-      if (v % S !== 0n) throw fail(`unaligned ${name} ${v}`);
-    }
-    if (extent.numBytes === 0n) throw fail('num_bytes is 0');
-    if (extent.diskBytenr !== 0n && extent.offset + extent.numBytes > extent.ramBytes) {
-      throw fail(`offset ${extent.offset} + num_bytes ${extent.numBytes} exceeds ram_bytes ${extent.ramBytes}`);
-    }
-    if (extent.compression === 0 && extent.diskBytenr !== 0n && extent.ramBytes !== extent.diskNumBytes) {
-      throw fail(`uncompressed extent ram_bytes ${extent.ramBytes} differs from disk_num_bytes ${extent.diskNumBytes}`);
-    }
-    length = extent.numBytes;
+  if (it.key.offset < lastEnd) {
+    const loc = { tree: tree.root.id, block: it.block, slot: it.slot, key: formatKey(it.key) };
+    throw new CorruptError(`corrupt leaf: file extent end range (${lastEnd}) goes beyond start offset (${it.key.offset}) of the next file extent`, loc);
   }
-  if (it.key.offset + length > U64_MAX) throw fail('extent end overflows');
-  if (it.key.offset < lastEnd) throw fail(`file extent overlaps the previous one ending at ${lastEnd}`);
-  return { fileOffset: it.key.offset, length, extent, where };
+  return { fileOffset: it.key.offset, length: extent.kind === 'inline' ? extent.ramBytes : extent.numBytes, extent, where };
 }
 
 /**
@@ -66,17 +49,14 @@ function rawExtent(tree: Tree, it: TreeItem, S: bigint, lastEnd: bigint): RawFil
  */
 class ExtentItemReader {
   private lastEnd = -1n;
-  private readonly S: bigint;
 
-  constructor(private readonly tree: Tree, private readonly ino: bigint, sectorsize: number, private readonly from: bigint) {
-    this.S = BigInt(sectorsize);
-  }
+  constructor(private readonly tree: Tree, private readonly ino: bigint, private readonly sectorsize: number, private readonly from: bigint) {}
 
   take(it: TreeItem): RawFileExtent | undefined {
     if (it.key.objectid !== this.ino || it.key.type !== KeyType.EXTENT_DATA) return undefined;
-    const raw = rawExtent(this.tree, it, this.S, this.lastEnd);
-    this.lastEnd = raw.fileOffset + raw.length;
-    return this.lastEnd <= this.from ? undefined : raw;
+    const raw = rawExtent(this.tree, it, this.lastEnd);
+    this.lastEnd = fileExtentEnd(raw.fileOffset, raw.extent, this.sectorsize);
+    return raw.fileOffset + raw.length <= this.from ? undefined : raw;
   }
 }
 
@@ -166,4 +146,16 @@ export async function* mappingsLoading(tree: Tree, ino: bigint, sectorsize: numb
   }
   cover.finish();
   yield* cover.out.splice(0);
+}
+
+/**
+ * Every EXTENT_DATA item of a file as mappings, with the holes between them, from offset 0 to the end
+ * of its last item (items past the end of the file included; no hole after the last one).
+ */
+export async function* itemMappings(tree: Tree, ino: bigint, sectorsize: number): AsyncGenerator<Mapping> {
+  const cover = new Coverage(0n, U64_MAX + 1n);
+  for await (const raw of fileExtentItems(tree, ino, sectorsize)) {
+    cover.add(raw);
+    yield* cover.out.splice(0);
+  }
 }

@@ -16,8 +16,10 @@ import type { FsNode } from './path.js';
 import { kindOfMode, type FileKind, type InodeFacts } from './stats.js';
 
 export interface WalkEntry {
-  /** Absolute path in the view ("/" for the root). */
+  /** Absolute path in the view ("/" for the root), names decoded as UTF-8 (for messages). */
   path: string;
+  /** The entry's own name as stored (bytes, not necessarily UTF-8); the start's last path component. */
+  name: Buffer;
   node: FsNode;
   facts: InodeFacts;
   kind: FileKind;
@@ -57,7 +59,7 @@ export async function* walk(fs: Btrfs, start = '/', options: WalkOptions = {}): 
   const normalized = '/' + start.split('/').filter((c) => c && c !== '.').join('/');
   const visited = new Set<string>();
   const stack: WalkEntry[] = [];
-  const first = await entryFor(fs, normalized, startNode, 0);
+  const first = await entryFor(fs, normalized, startNode, 0, Buffer.from(normalized.slice(normalized.lastIndexOf('/') + 1), 'utf8'));
   stack.push(first);
   while (stack.length) {
     const e = stack.pop()!;
@@ -84,7 +86,7 @@ export async function* walk(fs: Btrfs, start = '/', options: WalkOptions = {}): 
         // A name with a slash or NUL, or "." or "..", would make every path below it lie (and could
         // lead an extraction out of its folder): the kernel never writes one.
         if (!validName(c.name)) throw new CorruptError(`invalid file name ${JSON.stringify(c.name.toString('utf8'))}`, { path: e.path, tree: e.node.subvol });
-        resolved.push(await entryFor(fs, path, c.node, e.depth + 1));
+        resolved.push(await entryFor(fs, path, c.node, e.depth + 1, c.name));
       } catch (err) {
         tolerate(path, err);
       }
@@ -98,9 +100,9 @@ function validName(name: Buffer): boolean {
   return !(name.length <= 2 && name.every((b) => b === 0x2e));
 }
 
-async function entryFor(fs: Btrfs, path: string, node: FsNode, depth: number): Promise<WalkEntry> {
+async function entryFor(fs: Btrfs, path: string, node: FsNode, depth: number, name: Buffer): Promise<WalkEntry> {
   const facts = await fs.facts(node);
-  return { path, node, facts, kind: kindOfMode(facts.mode), depth };
+  return { path, name, node, facts, kind: kindOfMode(facts.mode), depth };
 }
 
 async function listChildren(fs: Btrfs, e: WalkEntry, tolerate?: (path: string, e: unknown) => void): Promise<Child[]> {

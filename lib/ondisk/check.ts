@@ -7,7 +7,7 @@
 import CRC32C from 'crc-32/crc32c.js';
 import { CorruptError, type Location } from '../errors.js';
 import {
-  BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, BlockGroupFlag, Compression, ExtentFlag, FileExtentType, FileType, FT_ENCRYPTED,
+  BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, BlockGroupFlag, ExtentFlag, FileType, FT_ENCRYPTED,
   HeaderFlag, IncompatFeature, KeyType, MAX_LEVEL, NAME_LEN, ObjectId,
 } from './constants.js';
 import { compareKeys, formatKey, type Key } from './key.js';
@@ -19,7 +19,7 @@ import { devExtent } from './items/dev-extent.js';
 import { devItem } from './items/dev-item.js';
 import { dirItemHead } from './items/dir-item.js';
 import { extentDataRef, extentItemHead, treeBlockInfo } from './items/extent-item.js';
-import { fileExtentItem, INLINE_DATA_START } from './items/file-extent.js';
+import { decodeFileExtent, fileExtentEnd, fileExtentProblem } from './items/file-extent.js';
 import { inodeItem } from './items/inode-item.js';
 import { INODE_EXTREF_SIZE, INODE_REF_SIZE } from './items/inode-ref.js';
 import { LEGACY_ROOT_ITEM_SIZE, rootItem } from './items/root-item.js';
@@ -37,8 +37,6 @@ export interface CheckContext {
   incompat?: bigint | undefined;
 }
 
-/** Compressed extents never hold more than this, compressed or not (BTRFS_MAX_COMPRESSED). */
-export const MAX_COMPRESSED = 128n * 1024n;
 const U64_MAX = 2n ** 64n - 1n;
 const XATTR_NAME_MAX = 255;
 const S_IFMT = 0o170000;
@@ -174,56 +172,15 @@ function checkItem(block: TreeBlock, slot: number, prev: Key, ctx: CheckContext,
 }
 
 function checkFileExtent(block: TreeBlock, slot: number, k: Key, prev: Key, d: Buffer, ctx: CheckContext, fail: Fail): void {
-  const S = ctx.sectorsize;
-  if (!aligned(k.offset, S)) throw fail(`unaligned file_offset for file extent, have ${k.offset} should be aligned to ${S}`);
-  if (d.length < INLINE_DATA_START) throw fail(`invalid item size, have ${d.length} expect at least ${INLINE_DATA_START}`);
-  const ramBytes = d.readBigUInt64LE(8);
-  const compression = d[16]!;
-  const encryption = d[17]!;
-  const type = d[20]!;
-  if (type > FileExtentType.PREALLOC) throw fail(`invalid type for file extent, have ${type} expect range [0, ${FileExtentType.PREALLOC}]`);
-  if (compression > Compression.ZSTD) throw fail(`invalid compression for file extent, have ${compression} expect range [0, ${Compression.ZSTD}]`);
-  if (encryption !== 0) throw fail(`invalid encryption for file extent, have ${encryption} expect 0`);
-  if (type === FileExtentType.INLINE) {
-    if (k.offset !== 0n) throw fail(`invalid file_offset for inline file extent, have ${k.offset} expect 0`);
-    if (compression === Compression.NONE && BigInt(d.length) !== BigInt(INLINE_DATA_START) + ramBytes) {
-      throw fail(`invalid ram_bytes for uncompressed inline extent, have ${d.length} expect ${BigInt(INLINE_DATA_START) + ramBytes}`);
-    }
-    if (compression !== Compression.NONE && ramBytes > MAX_COMPRESSED) throw fail(`compressed inline extent ram_bytes ${ramBytes} exceeds ${MAX_COMPRESSED}`);
-    return;
-  }
-  if (d.length !== fileExtentItem.size) throw fail(`invalid item size for reg/prealloc file extent, have ${d.length} expect ${fileExtentItem.size}`);
-  const e = fileExtentItem.decode(d, 0);
-  for (const [name, v] of [['ram_bytes', e.ram_bytes], ['disk_bytenr', e.disk_bytenr], ['disk_num_bytes', e.disk_num_bytes], ['offset', e.offset], ['num_bytes', e.num_bytes]] as const) {
-    if (!aligned(v, S)) throw fail(`invalid ${name} for file extent, have ${v}, should be aligned to ${S}`);
-  }
-  if (k.offset + e.num_bytes > U64_MAX) throw fail(`extent end overflow, have file offset ${k.offset} extent num bytes ${e.num_bytes}`);
-  if (e.disk_bytenr !== 0n) {
-    if (e.disk_bytenr + e.disk_num_bytes > U64_MAX) throw fail(`disk extent end overflow, disk_bytenr ${e.disk_bytenr} disk_num_bytes ${e.disk_num_bytes}`);
-    if (compression !== Compression.NONE) {
-      if (e.disk_num_bytes > MAX_COMPRESSED || e.ram_bytes > MAX_COMPRESSED) {
-        throw fail(`compressed extent disk_num_bytes ${e.disk_num_bytes} ram_bytes ${e.ram_bytes} exceed ${MAX_COMPRESSED}`);
-      }
-      if (e.offset + e.num_bytes > e.ram_bytes) throw fail(`offset ${e.offset} + num_bytes ${e.num_bytes} exceeds ram_bytes ${e.ram_bytes}`);
-    } else if (e.offset + e.num_bytes > e.disk_num_bytes) {
-      throw fail(`offset ${e.offset} + num_bytes ${e.num_bytes} exceeds disk_num_bytes ${e.disk_num_bytes}`);
-    }
-  }
+  const problem = fileExtentProblem(d, { keyOffset: k.offset, sectorsize: ctx.sectorsize });
+  if (problem) throw fail(problem);
   if (slot > 0 && prev.objectid === k.objectid && prev.type === KeyType.EXTENT_DATA) {
-    const p = data(block, slot - 1);
-    if (p.length >= INLINE_DATA_START) {
-      const prevEnd = p[20] === FileExtentType.INLINE
-        ? alignUp(prev.offset + p.readBigUInt64LE(8), S)
-        : p.length === fileExtentItem.size ? prev.offset + p.readBigUInt64LE(fileExtentItem.offsetOf('num_bytes')) : prev.offset;
-      if (prevEnd > k.offset) throw fail(`file extent end range (${prevEnd}) goes beyond start offset (${k.offset}) of the next file extent`);
-    }
+    // The previous item passed these checks already, so it decodes.
+    const prevEnd = fileExtentEnd(prev.offset, decodeFileExtent(data(block, slot - 1)), ctx.sectorsize);
+    if (prevEnd > k.offset) throw fail(`file extent end range (${prevEnd}) goes beyond start offset (${k.offset}) of the next file extent`);
   }
 }
 
-function alignUp(v: bigint, to: number): bigint {
-  const t = BigInt(to);
-  return ((v + t - 1n) / t) * t;
-}
 
 function checkCsum(block: TreeBlock, slot: number, k: Key, prev: Key, d: Buffer, ctx: CheckContext, fail: Fail): void {
   if (k.objectid !== ObjectId.EXTENT_CSUM) throw fail(`invalid key objectid for csum item, have ${k.objectid} expect ${ObjectId.EXTENT_CSUM}`);

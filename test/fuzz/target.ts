@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { BtrfsError } from '../../lib/errors.js';
 import { checkImage } from '../../lib/check/index.js';
-import { Salvager } from '../../lib/fs/salvage.js';
+import { Salvager } from '../../lib/reader/salvage.js';
 import { walk } from '../../lib/fs/walk.js';
 import { open, type Btrfs } from '../../lib/index.js';
 import { CLI } from '../helpers/cli.js';
@@ -71,21 +71,21 @@ export async function exercise(paths: string[]): Promise<Outcome> {
             if (e.kind !== 'file' || out.bytesRead > MAX_BYTES) return;
             const file = await f.fileRef(e.node, e.path);
             const head = file.size < BigInt(READ_HEAD) ? Number(file.size) : READ_HEAD;
-            out.bytesRead += (await f.readPath.read(file, 0n, head)).length;
-            if (file.size > BigInt(READ_HEAD + READ_TAIL)) out.bytesRead += (await f.readPath.read(file, file.size - BigInt(READ_TAIL), READ_TAIL)).length;
+            out.bytesRead += await f.reader.read(file, 0n, Buffer.alloc(head));
+            if (file.size > BigInt(READ_HEAD + READ_TAIL)) out.bytesRead += await f.reader.read(file, file.size - BigInt(READ_TAIL), Buffer.alloc(READ_TAIL));
           });
         }
       });
       // Read through damage as --ignore-errors does: problems reported, never thrown.
       let salvaged = 0;
       await step('salvage', async () => {
-        const salvager = new Salvager(f);
+        const salvager = new Salvager(f.reader);
         for await (const e of walk(f, '/', { follow: false, onError: () => undefined })) {
           if (++salvaged > MAX_ENTRIES) break;
           if (e.kind !== 'file' || out.bytesRead > MAX_BYTES) continue;
           const file = await f.fileRef(e.node, e.path);
           const head = file.size < BigInt(READ_HEAD) ? Number(file.size) : READ_HEAD;
-          out.bytesRead += (await salvager.read(file, 0n, head)).length;
+          out.bytesRead += await salvager.read(file, 0n, Buffer.alloc(head));
         }
       });
     } finally {

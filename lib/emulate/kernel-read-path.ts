@@ -1,7 +1,8 @@
-// The one read path: file offset -> file extent -> logical address -> page cache. A page that is
-// resident costs nothing; a miss reads the on-disk bytes once, verifies every sector's checksum
-// (trying other copies for bad sectors), decompresses once, and fills the cache. cat, extract,
-// readFile and the emulator all read through here; only the cache policy and its budget differ.
+// The kernel's buffered read path, page by page, as the emulator models it: file offset -> file
+// extent -> logical address -> page cache. A page that is resident costs nothing; a miss reads the
+// on-disk bytes (through lib/extents, which verifies every sector and tries other copies) and
+// decompresses once, and fills the cache. Only the cache policy and its budget differ between the
+// emulated kernels. (The library's own reader, lib/reader, keeps whole extents instead of pages.)
 //
 // What a miss does is the kernel's buffered read: an uncompressed extent reads the sectors needed
 // plus a readahead window (never past the file's end or the file extent's end, never over a page
@@ -11,25 +12,16 @@
 // holes and prealloc are zero pages with no I/O.
 
 import { compressedPageKey, inodeId, inodeIdPageKey, logicalPageKey, type CachePolicy } from '../cache/page-key.js';
-import { LruPageCache, type PageCache } from '../cache/page-cache.js';
+import { PageCache } from '../cache/page-cache.js';
 import type { ReadCounters } from '../cache/counters.js';
-import { BtrfsError, ChecksumError, CorruptError, UsageError, type Location } from '../errors.js';
-import { MAX_UNCOMPRESSED } from '../compression/types.js';
-import type { InlineExtent, RegularExtent } from '../ondisk/items/file-extent.js';
-import type { Tree } from '../tree/tree.js';
-import type { CsumTree } from './csum-tree.js';
-import { mappings, type Mapping } from './file-extents.js';
-import type { Volume } from '../volume/volume.js';
+import { UsageError } from '../errors.js';
+import { DataExtents, type DataContext, type DataOwner } from '../extents/data-extents.js';
+import type { InlineExtent } from '../ondisk/items/file-extent.js';
+import type { FileRef } from '../fs/file-ref.js';
+import { mappings, type Mapping } from '../fs/file-extents.js';
 
 /** Largest read request of a direct read (the block layer splits larger ones). */
 const DIO_CHUNK = 1n << 20n;
-
-/**
- * Decompress `input` to exactly `outputLength` bytes. Regular extents zero-fill a short stream;
- * inline extents (`inline`) must decompress fully, as in the kernel. A regular extent is decoded
- * into `into` when given (its start is returned).
- */
-export type DecompressFn = (type: number, input: Buffer, outputLength: number, inline: boolean, into?: Uint8Array) => Buffer;
 
 /** Bytes of extents that exist only in an emulated overlay (the emulator's writes; never on the image). */
 export interface ExtentStore {
@@ -44,18 +36,10 @@ export interface DirtyMapping {
   length: bigint;
 }
 
-/** What a FileRef's own mapping source may yield: image mappings, emulated extents, dirty pages. */
+/** What an emulated file's own mapping source may yield: image mappings, emulated extents, dirty pages. */
 export type ReadMapping = (Mapping & { store?: ExtentStore }) | DirtyMapping;
 
-export interface FileRef {
-  subvol: bigint;
-  ino: bigint;
-  tree: Tree;
-  size: bigint;
-  /** Inode has NODATASUM: its data has no checksums to verify. */
-  nodatasum: boolean;
-  /** For messages. */
-  path: string;
+export interface EmulatedFile extends FileRef {
   /**
    * Where the file's bytes are, covering [from, to) exactly (holes included). Default: the image's
    * EXTENT_DATA items. The emulator supplies its overlay here so written, reflinked and snapshotted
@@ -64,42 +48,25 @@ export interface FileRef {
   mappings?: (from: bigint, to: bigint) => Iterable<ReadMapping> | AsyncIterable<ReadMapping>;
 }
 
-export interface ReadPathOptions {
+export interface KernelReadPathOptions {
   policy?: CachePolicy;
   cache?: PageCache;
   /** Readahead window for uncompressed extents, in bytes (default 128 KiB, as the kernel's default). */
   readaheadBytes?: number;
-  /** Defaults to the cache's counters, so cache and read path count into one object. */
-  counters?: ReadCounters;
   /**
    * Keep page bytes in the cache (default). Without, the cache only accounts: misses still read,
    * verify and decompress, but nothing is kept, and only access() can be used.
    */
   keepData?: boolean;
-  /**
-   * Read uncompressed file extents that no other file can reach straight into the caller's buffer,
-   * without caching them (streaming readers: cat, extract, readFile). Needs ctx.canBeShared; shared
-   * data still goes through the cache, so it is read and verified once. Never used by the emulator.
-   */
-  bypassUnshared?: boolean;
 }
 
-export interface DataContext {
-  volume: Volume;
-  csums: CsumTree;
-  sectorsize: number;
-  checksummer: { size: number; matches(data: Uint8Array, stored: Uint8Array, storedOffset?: number): boolean; digest(data: Uint8Array): Uint8Array };
-  decompress: DecompressFn;
-  /** Load the codec for a compression type before its first use (codecs load on demand). */
-  prepareDecompress?: (type: number) => Promise<void>;
+export interface KernelDataContext extends DataContext {
   /**
    * Can file extents other than this one use other parts of this compressed extent (extent refs > 1)?
    * Decides, under the logical policy, whether a miss caches the whole decompressed extent or only the
    * part this file extent references. Default: yes (cache it whole).
    */
   extentShared?: (diskBytenr: bigint, diskNumBytes: bigint) => boolean | Promise<boolean>;
-  /** Could a file other than `file` read this extent's data (see lib/fs/shareable.ts)? */
-  canBeShared?: (file: FileRef, extent: RegularExtent, leaf: bigint) => Promise<boolean>;
 }
 
 /** The key a page of a file has under a policy, and the logical data it holds. */
@@ -113,46 +80,35 @@ export interface PageName {
 
 /** One read in progress: what run() hands to runMapping() for each mapping. */
 interface Request {
-  file: FileRef;
+  file: EmulatedFile;
   position: bigint;
   end: bigint;
   endPage: bigint;
   out: Buffer | undefined;
-  /** The inode's id in page keys, made when the page cache is first used (streaming reads bypass it). */
-  user?: string;
+  /** The inode's id in page keys. */
+  user: string;
   /** The first page no mapping has handled yet. */
   next: bigint;
 }
 
-/** Largest piece a bypassing read verifies at once (bounds its buffer). */
-const DIRECT_PIECE_PAGES = 2048n;
-/** A piece ending in a partial page is read whole and copied when it is no larger than this. */
-const COPY_WHOLE_MAX_BYTES = 256 * 1024;
-const COPY_WHOLE_MAX = BigInt(COPY_WHOLE_MAX_BYTES);
-
-export class ReadPath {
+export class KernelReadPath {
   readonly policy: CachePolicy;
   readonly cache: PageCache;
   readonly counters: ReadCounters;
   readonly keepData: boolean;
-  readonly bypassUnshared: boolean;
   readonly sectorsize: number;
-  /** The last compressed extent decompressed for a bypassing read (its bytes are in unsharedScratch). */
-  private lastUnshared: { bytenr: bigint; data: Buffer } | undefined;
-  private unsharedScratch: Buffer | undefined;
-  /** For pieces of unshared extents that are read whole and copied out (see readUnshared). */
-  private copyScratch: Buffer | undefined;
-  private copyScratchBusy = false;
+  private readonly extents: DataExtents;
   private readonly S: number;
   private readonly SB: bigint;
   private readonly readaheadPages: number;
 
-  constructor(readonly ctx: DataContext, options: ReadPathOptions = {}) {
+  constructor(readonly ctx: KernelDataContext, options: KernelReadPathOptions = {}) {
     this.policy = options.policy ?? 'logical';
-    this.cache = options.cache ?? new LruPageCache(Infinity, options.counters);
-    this.counters = options.counters ?? this.cache.counters;
+    this.cache = options.cache ?? new PageCache();
+    // Cache, read path and the extent layer below count into one object.
+    this.counters = this.cache.counters;
+    this.extents = new DataExtents(ctx, this.counters);
     this.keepData = options.keepData ?? true;
-    this.bypassUnshared = options.bypassUnshared === true && this.policy === 'logical' && ctx.canBeShared !== undefined;
     this.S = ctx.sectorsize;
     this.SB = BigInt(ctx.sectorsize);
     this.sectorsize = ctx.sectorsize;
@@ -160,7 +116,7 @@ export class ReadPath {
   }
 
   /** Read up to `length` bytes at `position`; shorter only at end of file. */
-  async read(file: FileRef, position: bigint, length: number): Promise<Buffer> {
+  async read(file: EmulatedFile, position: bigint, length: number): Promise<Buffer> {
     if (!this.keepData) throw new UsageError('this read path keeps no page data; use access()');
     const out = Buffer.alloc(this.span(file, position, length));
     await this.run(file, position, out.length, out);
@@ -171,7 +127,7 @@ export class ReadPath {
    * Like read(), into the caller's buffer (reused across calls by streaming readers): returns how many
    * bytes were read, fewer than out.length only at end of file. Every byte up to that is written.
    */
-  async readInto(file: FileRef, position: bigint, out: Buffer): Promise<number> {
+  async readInto(file: EmulatedFile, position: bigint, out: Buffer): Promise<number> {
     if (!this.keepData) throw new UsageError('this read path keeps no page data; use access()');
     const n = this.span(file, position, out.length);
     await this.run(file, position, n, out.subarray(0, n));
@@ -179,12 +135,12 @@ export class ReadPath {
   }
 
   /** The work of read() without returning bytes (for a cache that only accounts). */
-  async access(file: FileRef, position: bigint, length: number): Promise<void> {
+  async access(file: EmulatedFile, position: bigint, length: number): Promise<void> {
     await this.run(file, position, this.span(file, position, length), undefined);
   }
 
   /** Page `p` of a file through the cache: its bytes (undefined when no data is kept or past EOF). */
-  async readPage(file: FileRef, p: bigint): Promise<Buffer | undefined> {
+  async readPage(file: EmulatedFile, p: bigint): Promise<Buffer | undefined> {
     const S = this.SB;
     if (p * S >= file.size) return undefined;
     for await (const m of this.mappingsOf(file, p * S, (p + 1n) * S)) {
@@ -200,7 +156,7 @@ export class ReadPath {
    * range not aligned to the sector size go through the page cache instead, as the kernel falls back
    * to buffered I/O for them. Returns the bytes (undefined when no data is kept).
    */
-  async readDirect(file: FileRef, position: bigint, length: number): Promise<Buffer | undefined> {
+  async readDirect(file: EmulatedFile, position: bigint, length: number): Promise<Buffer | undefined> {
     const n = this.span(file, position, length);
     const S = this.SB;
     const out = this.keepData ? Buffer.alloc(n) : undefined;
@@ -233,7 +189,7 @@ export class ReadPath {
   }
 
   /** The key and identity page `p` of `file` has when it is in mapping `m`. */
-  nameOf(file: FileRef, m: ReadMapping, p: bigint): PageName {
+  nameOf(file: EmulatedFile, m: ReadMapping, p: bigint): PageName {
     const inode = inodeId(file.subvol, file.ino);
     if (m.kind !== 'regular') return { key: inodeIdPageKey(inode, p), identity: undefined, perInode: true };
     const e = m.extent;
@@ -245,7 +201,7 @@ export class ReadPath {
   }
 
   /** The mapping holding page `p` (its first byte). */
-  async mappingAt(file: FileRef, p: bigint): Promise<ReadMapping> {
+  async mappingAt(file: EmulatedFile, p: bigint): Promise<ReadMapping> {
     const S = this.SB;
     for await (const m of this.mappingsOf(file, p * S, (p + 1n) * S)) {
       if (m.fileOffset <= p * S) return m;
@@ -253,23 +209,23 @@ export class ReadPath {
     throw new Error(`internal: no mapping for page ${p} of ${file.path}`);
   }
 
-  mappingsOf(file: FileRef, from: bigint, to: bigint): Iterable<ReadMapping> | AsyncIterable<ReadMapping> {
+  mappingsOf(file: EmulatedFile, from: bigint, to: bigint): Iterable<ReadMapping> | AsyncIterable<ReadMapping> {
     return file.mappings ? file.mappings(from, to) : mappings(file.tree, file.ino, this.S, from, to);
   }
 
-  private span(file: FileRef, position: bigint, length: number): number {
+  private span(file: EmulatedFile, position: bigint, length: number): number {
     if (position < 0n || length < 0 || !Number.isSafeInteger(length)) throw new UsageError(`invalid read range ${position}+${length}`);
     if (position >= file.size || length === 0) return 0;
     return position + BigInt(length) < file.size ? length : Number(file.size - position);
   }
 
-  private async run(file: FileRef, position: bigint, n: number, out: Buffer | undefined): Promise<void> {
+  private async run(file: EmulatedFile, position: bigint, n: number, out: Buffer | undefined): Promise<void> {
     if (n === 0) return;
     const end = position + BigInt(n);
     const S = this.SB;
     const firstPage = position / S;
     const endPage = (end + S - 1n) / S;
-    const request: Request = { file, position, end, endPage, out, next: firstPage };
+    const request: Request = { file, position, end, endPage, out, next: firstPage, user: inodeId(file.subvol, file.ino) };
     const all = this.mappingsOf(file, firstPage * S, endPage * S);
     // An array (the usual case, from cached tree blocks) is walked without an async iteration.
     if (Array.isArray(all)) for (const m of all) await this.runMapping(request, m);
@@ -288,20 +244,9 @@ export class ReadPath {
     const stop = mStop < r.endPage ? mStop : r.endPage;
     if (from >= stop) return;
     r.next = stop;
-    if (out && this.bypassUnshared && (m.kind === 'inline' || m.kind === 'hole' || (m.kind === 'prealloc' && !m.store))) {
-      // Never shared under the logical policy and never read from disk: caching them would only
-      // fill the cache with pages nobody else can hit (small files are mostly inline).
-      await this.streamLocal(file, m, from, stop, position, end, out);
-      return;
-    }
-    if (out && this.bypassUnshared && m.kind === 'regular' && !m.store && !(await this.ctx.canBeShared!(file, m.extent, m.where.block))) {
-      if (m.extent.compression === 0) await this.readUnshared(file, m, from, stop, position, end, out);
-      else await this.readUnsharedCompressed(file, m, from, stop, position, end, out);
-      return;
-    }
     // Page indices as numbers (exact: a file ends below 2^64 bytes, 2^52 pages): a cache hit then
     // costs no bigint arithmetic.
-    const user = (r.user ??= inodeId(file.subvol, file.ino));
+    const user = r.user;
     const keyOf = this.keyFunction(m, user, stop);
     for (let q = Number(from), last = Number(stop); q < last; q++) {
       const key = keyOf(q);
@@ -318,92 +263,6 @@ export class ReadPath {
         page.copy(out, Number(from - position), Number(from - pageStart), Number(to - pageStart));
       }
     }
-  }
-
-  /**
-   * Pages [first, stop) of an inline extent, a hole or prealloc (the part of them inside the request
-   * [position, end)), written into `out` without the page cache.
-   */
-  private async streamLocal(file: FileRef, m: Mapping, first: bigint, stop: bigint, position: bigint, end: bigint, out: Buffer): Promise<void> {
-    const S = this.SB;
-    const from = first * S > position ? first * S : position;
-    const to = stop * S < end ? stop * S : end;
-    const at = Number(from - position);
-    let copied = 0;
-    if (m.kind === 'inline') {
-      const bytes = await this.inlineBytes(m.extent, file, m);
-      const src = Number(from - m.where.itemOffset);
-      if (src < bytes.length) copied = bytes.copy(out, at, src, Math.min(bytes.length, src + Number(to - from)));
-    }
-    // `out` may be a reused buffer: what is not inline data is zeros.
-    out.fill(0, at + copied, Number(to - position));
-  }
-
-  /**
-   * Pages [first, stop) of an extent no other file can reach (the part inside [position, end)): read
-   * and verified into `out` directly, bounded pieces at a time, with no page cache in between.
-   */
-  private async readUnshared(
-    file: FileRef, m: Mapping & { kind: 'regular' | 'prealloc' }, first: bigint, stop: bigint, position: bigint, end: bigint, out: Buffer,
-  ): Promise<void> {
-    const S = this.SB;
-    const e = m.extent;
-    const base = e.diskBytenr + e.offset - m.where.itemOffset;
-    for (let p = first; p < stop; ) {
-      let q = p + DIRECT_PIECE_PAGES < stop ? p + DIRECT_PIECE_PAGES : stop;
-      // A partial last page goes the copying way; a small piece goes that way whole, as one read
-      // (small files would otherwise cost two reads each).
-      if (p * S >= position && q * S > end && q - 1n > p && (q - p) * S > COPY_WHOLE_MAX) q--;
-      const length = Number(q - p) * this.S;
-      if (p * S >= position && q * S <= end) {
-        // Whole sectors inside the caller's buffer: read and verify them in place, no copy.
-        const at = Number(p * S - position);
-        await this.readVerified(file, base + p * S, length, p * S, out.subarray(at, at + length));
-      } else {
-        // Through a scratch buffer kept for this (one per read path; a concurrent read that finds it
-        // taken allocates its own), rather than a new buffer for every small file.
-        const scratch = length <= COPY_WHOLE_MAX_BYTES && !this.copyScratchBusy ? (this.copyScratch ??= Buffer.allocUnsafe(COPY_WHOLE_MAX_BYTES)) : undefined;
-        if (scratch) this.copyScratchBusy = true;
-        try {
-          const bytes = await this.readVerified(file, base + p * S, length, p * S, scratch?.subarray(0, length));
-          const from = p * S > position ? p * S : position;
-          const to = q * S < end ? q * S : end;
-          bytes.copy(out, Number(from - position), Number(from - p * S), Number(to - p * S));
-        } finally {
-          if (scratch) this.copyScratchBusy = false;
-        }
-      }
-      p = q;
-    }
-  }
-
-  /**
-   * The same for a compressed extent no other file can reach: decompressed once (the last one is
-   * kept, for a reader whose pieces end inside it) and copied out.
-   */
-  private async readUnsharedCompressed(
-    file: FileRef, m: Mapping & { kind: 'regular' | 'prealloc' }, first: bigint, stop: bigint, position: bigint, end: bigint, out: Buffer,
-  ): Promise<void> {
-    const S = this.SB;
-    const e = m.extent;
-    const itemStart = m.where.itemOffset;
-    let data = this.lastUnshared?.bytenr === e.diskBytenr ? this.lastUnshared.data : undefined;
-    if (!data) {
-      const stored = await this.readVerified(file, e.diskBytenr, Number(e.diskNumBytes), itemStart - e.offset);
-      await this.ctx.prepareDecompress?.(e.compression);
-      // Decoded into one reused buffer (a new zeroed 128 KiB per extent was a tenth of a zstd
-      // extraction). Nothing awaits from here to the copy below, so no other read can overwrite it.
-      this.lastUnshared = undefined;
-      this.unsharedScratch ??= Buffer.allocUnsafe(MAX_UNCOMPRESSED);
-      data = this.decompressLoaded(e.compression, stored, Number(e.ramBytes), false, file, itemStart, e.diskBytenr, this.unsharedScratch);
-      this.lastUnshared = { bytenr: e.diskBytenr, data };
-    }
-    const from = first * S > position ? first * S : position;
-    const to = stop * S < end ? stop * S : end;
-    const src = Number(e.offset + from - itemStart);
-    const copied = data.copy(out, Number(from - position), Math.min(src, data.length), Math.min(src + Number(to - from), data.length));
-    // Bytes past ram_bytes (a tail page) read as zeros; `out` may be a reused buffer.
-    out.fill(0, Number(from - position) + copied, Number(to - position));
   }
 
   /**
@@ -432,7 +291,7 @@ export class ReadPath {
     return (p) => logicalPageKey(at + p * size);
   }
 
-  private async page(file: FileRef, m: ReadMapping, p: bigint): Promise<Buffer | undefined> {
+  private async page(file: EmulatedFile, m: ReadMapping, p: bigint): Promise<Buffer | undefined> {
     const user = inodeId(file.subvol, file.ino);
     const key = this.keyFunction(m, user, p + 1n)(Number(p));
     const hit = this.cache.lookup(key, user, Number(p));
@@ -443,7 +302,7 @@ export class ReadPath {
     return this.miss(file, m, p, user, key);
   }
 
-  private async miss(file: FileRef, m: ReadMapping, p: bigint, user: string, key: string): Promise<Buffer | undefined> {
+  private async miss(file: EmulatedFile, m: ReadMapping, p: bigint, user: string, key: string): Promise<Buffer | undefined> {
     if (m.kind === 'dirty') {
       // Written back meanwhile (the flusher ran during this read): read it where it is now.
       const now = await this.mappingAt(file, p);
@@ -473,7 +332,7 @@ export class ReadPath {
   }
 
   /** Miss on an uncompressed extent: read this page and the readahead window after it. */
-  private async fillRegular(file: FileRef, m: Mapping & { kind: 'regular' | 'prealloc'; store?: ExtentStore }, p: bigint, user: string): Promise<Buffer | undefined> {
+  private async fillRegular(file: EmulatedFile, m: Mapping & { kind: 'regular' | 'prealloc'; store?: ExtentStore }, p: bigint, user: string): Promise<Buffer | undefined> {
     const S = this.SB;
     const e = m.extent;
     const itemStart = m.where.itemOffset;
@@ -501,13 +360,18 @@ export class ReadPath {
   }
 
   /** Miss on a compressed extent: read and verify the whole extent, decompress it once. */
-  private async fillCompressed(file: FileRef, m: Mapping & { kind: 'regular' | 'prealloc'; store?: ExtentStore }, p: bigint, user: string): Promise<Buffer | undefined> {
+  private async fillCompressed(file: EmulatedFile, m: Mapping & { kind: 'regular' | 'prealloc'; store?: ExtentStore }, p: bigint, user: string): Promise<Buffer | undefined> {
     const S = this.SB;
     const e = m.extent;
     const itemStart = m.where.itemOffset;
-    const stored = await this.readExtent(file, e.diskBytenr, Number(e.diskNumBytes), itemStart - e.offset, m.store);
+    const owner = this.owner(file, itemStart);
+    const stored = m.store ? await this.readExtent(file, e.diskBytenr, Number(e.diskNumBytes), itemStart, m.store) : await this.extents.readStored(e, owner);
     const ram = Number(e.ramBytes);
-    const data = stored ? await this.decompress(e.compression, stored, ram, false, file, itemStart, e.diskBytenr) : undefined;
+    let data: Buffer | undefined;
+    if (stored) {
+      await this.extents.prepare(e.compression);
+      data = this.extents.decompressLoaded(e.compression, stored, ram, owner, e.diskBytenr);
+    }
     const pages = Math.ceil(ram / this.S);
     const pageOf = (idx: number): Buffer | undefined => {
       if (!data || !this.keepData) return undefined;
@@ -550,38 +414,20 @@ export class ReadPath {
     return result;
   }
 
-  private async inlineBytes(e: InlineExtent, file: FileRef, m: Mapping): Promise<Buffer> {
-    if (e.compression === 0) return e.data;
-    return this.decompress(e.compression, e.data, Number(e.ramBytes), true, file, m.where?.itemOffset ?? 0n, undefined);
-  }
-
-  private async decompress(type: number, input: Buffer, outLen: number, inline: boolean, file: FileRef, fileOffset: bigint, logical: bigint | undefined): Promise<Buffer> {
-    await this.ctx.prepareDecompress?.(type);
-    return this.decompressLoaded(type, input, outLen, inline, file, fileOffset, logical);
-  }
-
-  /** decompress() once the codec is loaded: synchronous, so a caller can own a shared buffer. */
-  private decompressLoaded(
-    type: number, input: Buffer, outLen: number, inline: boolean, file: FileRef, fileOffset: bigint, logical: bigint | undefined, into?: Uint8Array,
-  ): Buffer {
-    this.counters.decompressions++;
-    this.counters.decompressed_bytes_in += input.length;
-    this.counters.decompressed_bytes_out += outLen;
-    try {
-      return this.ctx.decompress(type, input, outLen, inline, into);
-    } catch (e) {
-      if (e instanceof BtrfsError) {
-        const loc: Location = { path: file.path, fileOffset };
-        if (logical !== undefined) loc.logical = logical;
-        throw new CorruptError(e.message, loc);
-      }
-      throw e;
+  private async inlineBytes(e: InlineExtent, file: EmulatedFile, m: Mapping): Promise<Buffer> {
+    const bytes = await this.extents.inlineBytes(e, { path: file.path, fileOffset: m.where?.itemOffset ?? 0n });
+    if (e.compression !== 0) {
+      // The kernel decompresses an inline extent when it reads page 0: it counts as any other.
+      this.counters.decompressions++;
+      this.counters.decompressed_bytes_in += e.data.length;
+      this.counters.decompressed_bytes_out += Number(e.ramBytes);
     }
+    return bytes;
   }
 
   /** On-disk bytes of an extent range: from the image (verified) or from an emulated overlay's store. */
-  private async readExtent(file: FileRef, logical: bigint, length: number, fileOffset: bigint, store: ExtentStore | undefined): Promise<Buffer | undefined> {
-    if (!store) return this.readVerified(file, logical, length, fileOffset);
+  private async readExtent(file: EmulatedFile, logical: bigint, length: number, fileOffset: bigint, store: ExtentStore | undefined): Promise<Buffer | undefined> {
+    if (!store) return this.extents.readVerified(logical, length, this.owner(file, fileOffset));
     // Emulated extents were checksummed when written; reading them back costs what the image's do.
     this.counters.disk_reads++;
     this.counters.disk_bytes += length;
@@ -589,76 +435,7 @@ export class ReadPath {
     return store.read(logical, length);
   }
 
-  /**
-   * Read `length` bytes at `logical`, verifying each sector against the csum tree. A sector that
-   * fails is re-read from the other copies; only when every copy fails is it an error.
-   */
-  async readVerified(file: FileRef, logical: bigint, length: number, fileOffset: bigint, into?: Buffer): Promise<Buffer> {
-    const { volume, csums, checksummer } = this.ctx;
-    const S = this.S;
-    const sectors = length / S;
-    const copies = volume.mirrorCount(logical);
-    const where = (mirror?: number, at = 0): Location => {
-      const loc: Location = { path: file.path, fileOffset: fileOffset + BigInt(at * S), logical: logical + BigInt(at * S) };
-      if (mirror !== undefined) loc.mirror = mirror;
-      return loc;
-    };
-    const sums = file.nodatasum ? undefined : await csums.lookup(logical, sectors);
-    if (sums) {
-      const missing = sums.present.indexOf(0);
-      if (missing >= 0) throw new CorruptError('no data checksum for a sector of a checksummed file', where(undefined, missing));
-    }
-    let buf: Buffer | undefined;
-    let firstMirror = 0;
-    let readError: BtrfsError | undefined;
-    for (; firstMirror < copies; firstMirror++) {
-      try {
-        buf = await this.diskRead(logical, length, firstMirror, into);
-        break;
-      } catch (e) {
-        if (!(e instanceof BtrfsError)) throw e;
-        readError ??= e;
-        volume.noteBadCopy(e);
-      }
-    }
-    if (!buf) throw readError!;
-    if (!sums) return buf;
-    for (let i = 0; i < sectors; i++) {
-      // A plain view: Buffer#subarray per sector costs more than checksumming it with crc32c.
-      const sector = new Uint8Array(buf.buffer, buf.byteOffset + i * S, S);
-      this.counters.csum_sectors_verified++;
-      if (checksummer.matches(sector, sums.sums, i * checksummer.size)) continue;
-      const expected = sums.sums.subarray(i * checksummer.size, (i + 1) * checksummer.size).toString('hex');
-      const actual = Buffer.from(checksummer.digest(sector)).toString('hex');
-      volume.noteBadCopy(new ChecksumError('data', expected, actual, where(firstMirror, i)));
-      let repaired = false;
-      for (let mirror = 0; mirror < copies && !repaired; mirror++) {
-        if (mirror === firstMirror) continue;
-        const at = logical + BigInt(i * S);
-        let copy: Buffer;
-        try {
-          copy = await this.diskRead(at, S, mirror);
-        } catch (e) {
-          if (!(e instanceof BtrfsError)) throw e;
-          volume.noteBadCopy(e);
-          continue;
-        }
-        this.counters.csum_sectors_verified++;
-        if (checksummer.matches(copy, sums.sums, i * checksummer.size)) {
-          copy.copy(buf, i * S);
-          repaired = true;
-        } else {
-          volume.noteBadCopy(new ChecksumError('data', expected, Buffer.from(checksummer.digest(copy)).toString('hex'), where(mirror, i)));
-        }
-      }
-      if (!repaired) throw new ChecksumError('data', expected, actual, where(firstMirror, i));
-    }
-    return buf;
-  }
-
-  private async diskRead(logical: bigint, length: number, mirror: number, into?: Buffer): Promise<Buffer> {
-    this.counters.disk_reads++;
-    this.counters.disk_bytes += length;
-    return this.ctx.volume.read(logical, length, mirror, into);
+  private owner(file: EmulatedFile, fileOffset: bigint): DataOwner {
+    return { path: file.path, fileOffset, nodatasum: file.nodatasum };
   }
 }

@@ -3,9 +3,9 @@
 // reported once with the error that stopped it. Nothing here verifies less: every byte returned
 // passed the read path's checks, every zero that stands in for lost bytes is reported.
 
-import { BtrfsError, UsageError } from '../errors.js';
-import type { Btrfs } from './btrfs.js';
-import type { FileRef } from './read-path.js';
+import { BtrfsError } from '../errors.js';
+import type { FileRef } from '../fs/file-ref.js';
+import type { FileReader } from './file-reader.js';
 
 export interface ReadProblem {
   path: string;
@@ -19,20 +19,20 @@ export class Salvager {
   readonly problems: ReadProblem[] = [];
   private readonly S: bigint;
 
-  constructor(private readonly fs: Btrfs, private readonly onProblem?: (p: ReadProblem) => void) {
-    this.S = BigInt(fs.filesystem.sectorsize);
+  constructor(private readonly reader: FileReader, private readonly onProblem?: (p: ReadProblem) => void) {
+    this.S = BigInt(reader.S);
   }
 
-  /** Up to `length` bytes at `position` (shorter only at end of file), unreadable pages zero-filled. */
-  async read(file: FileRef, position: bigint, length: number): Promise<Buffer> {
+  /** Like FileReader.read(), with unreadable sectors zero-filled and reported instead of failing. */
+  async read(file: FileRef, position: bigint, out: Buffer): Promise<number> {
     try {
-      return await this.fs.readPath.read(file, position, length);
+      return await this.reader.read(file, position, out);
     } catch (e) {
       if (!(e instanceof BtrfsError)) throw e;
     }
-    const end = position + BigInt(length) < file.size ? position + BigInt(length) : file.size;
-    if (position >= end) return Buffer.alloc(0);
-    const out = Buffer.alloc(Number(end - position));
+    if (position >= file.size || out.length === 0) return 0;
+    const end = position + BigInt(out.length) < file.size ? position + BigInt(out.length) : file.size;
+    const sector = Buffer.allocUnsafe(Number(this.S));
     let run: ReadProblem | undefined;
     const close = () => {
       if (!run) return;
@@ -40,19 +40,19 @@ export class Salvager {
       this.onProblem?.(run);
       run = undefined;
     };
-    for (let page = (position / this.S) * this.S; page < end; page += this.S) {
-      const from = page > position ? page : position;
-      const to = page + this.S < end ? page + this.S : end;
+    for (let at = (position / this.S) * this.S; at < end; at += this.S) {
+      const from = at > position ? at : position;
+      const to = at + this.S < end ? at + this.S : end;
+      const dst = out.subarray(Number(from - position), Number(to - position));
       try {
-        // One page exactly: a buffered read would pull in the readahead window, and with it the
-        // damaged sector that failed the whole range.
-        const bytes = await this.fs.readPath.readDirect(file, page, Number(this.S));
-        if (!bytes) throw new UsageError('the read path keeps no page data');
-        bytes.copy(out, Number(from - position), Number(from - page), Number(to - page));
+        // One sector at a time, so a damaged sector fails only itself.
+        const n = await this.reader.read(file, at, sector);
+        sector.copy(dst, 0, Number(from - at), Math.min(n, Number(to - at)));
         close();
       } catch (e) {
         if (!(e instanceof BtrfsError)) throw e;
-        // One report per run of pages failing the same way (the first page's error stands for the run).
+        dst.fill(0);
+        // One report per run of sectors failing the same way (the first one's error stands for the run).
         if (run && run.to === from && run.error.code === e.code && run.error.constructor === e.constructor) run.to = to;
         else {
           close();
@@ -61,7 +61,7 @@ export class Salvager {
       }
     }
     close();
-    return out;
+    return Number(end - position);
   }
 }
 
