@@ -68,7 +68,7 @@ function makeDirent(nameBytes: Buffer, type: FileKind): Dirent {
 const MAX_READFILE = 2 ** 31 - 1;
 const MAX_SYMLINK_TARGET = 4095;
 /** Inode items per cache generation (two are kept): a few MiB. */
-const INODE_GENERATION = 8192;
+const INODE_GENERATION = 2048;
 
 /**
  * A cache key for (subvolume, inode): one exact number for every id a real filesystem has (subvolume

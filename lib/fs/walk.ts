@@ -58,11 +58,28 @@ export async function* walk(fs: Btrfs, start = '/', options: WalkOptions = {}): 
   const startNode = await fs.node(start, options.follow ?? true, 'lstat');
   const normalized = '/' + start.split('/').filter((c) => c && c !== '.').join('/');
   const visited = new Set<string>();
-  const stack: WalkEntry[] = [];
-  const first = await entryFor(fs, normalized, startNode, 0, Buffer.from(normalized.slice(normalized.lastIndexOf('/') + 1), 'utf8'));
-  stack.push(first);
-  while (stack.length) {
-    const e = stack.pop()!;
+  // Children waiting to be visited hold only their name and node: their inodes are read when they
+  // come up, so a listed directory costs little memory until its entries are visited.
+  const stack: Array<{ dir: WalkEntry; child: Child }> = [];
+  let next: WalkEntry | undefined = await entryFor(fs, normalized, startNode, 0, Buffer.from(normalized.slice(normalized.lastIndexOf('/') + 1), 'utf8'));
+  for (;;) {
+    if (!next) {
+      const pending = stack.pop();
+      if (!pending) break;
+      const { dir, child: c } = pending;
+      const path = joinPath(dir.path, c.name.toString('utf8'));
+      try {
+        // A name with a slash or NUL, or "." or "..", would make every path below it lie (and could
+        // lead an extraction out of its folder): the kernel never writes one.
+        if (!validName(c.name)) throw new CorruptError(`invalid file name ${JSON.stringify(c.name.toString('utf8'))}`, { path: dir.path, tree: dir.node.subvol });
+        next = await entryFor(fs, path, c.node, dir.depth + 1, c.name);
+      } catch (err) {
+        tolerate(path, err);
+        continue;
+      }
+    }
+    const e: WalkEntry = next;
+    next = undefined;
     yield e;
     if (e.kind !== 'dir') continue;
     if (options.maxDepth !== undefined && e.depth >= options.maxDepth) continue;
@@ -79,19 +96,7 @@ export async function* walk(fs: Btrfs, start = '/', options: WalkOptions = {}): 
       continue;
     }
     const children = (await listChildren(fs, e, onError ? tolerate : undefined)).sort((a, b) => Buffer.compare(a.name, b.name));
-    const resolved: WalkEntry[] = [];
-    for (const c of children) {
-      const path = joinPath(e.path, c.name.toString('utf8'));
-      try {
-        // A name with a slash or NUL, or "." or "..", would make every path below it lie (and could
-        // lead an extraction out of its folder): the kernel never writes one.
-        if (!validName(c.name)) throw new CorruptError(`invalid file name ${JSON.stringify(c.name.toString('utf8'))}`, { path: e.path, tree: e.node.subvol });
-        resolved.push(await entryFor(fs, path, c.node, e.depth + 1, c.name));
-      } catch (err) {
-        tolerate(path, err);
-      }
-    }
-    for (let i = resolved.length - 1; i >= 0; i--) stack.push(resolved[i]!);
+    for (let i = children.length - 1; i >= 0; i--) stack.push({ dir: e, child: children[i]! });
   }
 }
 
