@@ -24,6 +24,8 @@ export interface ImageArgs {
   offset?: number;
   subvol?: string;
   super?: number;
+  backing?: string;
+  qcowSnapshot?: string;
   json?: boolean;
   debug?: boolean;
 }
@@ -35,7 +37,9 @@ export function imageOptions<T>(y: Argv<T>) {
     .option('partition', { type: 'number', describe: 'partition number inside a whole-disk image (GPT or MBR)' })
     .option('offset', { type: 'number', describe: 'byte offset of the filesystem inside IMAGE' })
     .option('subvol', { type: 'string', describe: 'root the view at this subvolume (id or path); default: the top level, id 5' })
-    .option('super', { type: 'number', describe: 'use superblock copy N (0, 1 or 2)', default: 0 });
+    .option('super', { type: 'number', describe: 'use superblock copy N (0, 1 or 2)', default: 0 })
+    .option('backing', { type: 'string', describe: 'the backing (qcow2) or parent (VHD, VHDX) image of IMAGE, instead of the one it names beside it' })
+    .option('qcow-snapshot', { type: 'string', describe: 'qcow2: read this internal snapshot (id or name) instead of the active image' });
 }
 
 export function openImage(argv: ImageArgs, extra: OpenOptions = {}): Promise<Btrfs> {
@@ -45,6 +49,8 @@ export function openImage(argv: ImageArgs, extra: OpenOptions = {}): Promise<Btr
   if (argv.offset !== undefined) options.offset = argv.offset;
   if (argv.subvol !== undefined) options.subvol = argv.subvol;
   if (argv.super) options.superblockMirror = argv.super;
+  if (argv.backing !== undefined) options.backing = argv.backing;
+  if (argv.qcowSnapshot !== undefined) options.qcowSnapshot = String(argv.qcowSnapshot);
   return open(argv.image, options);
 }
 

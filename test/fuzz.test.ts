@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { fixtureNames } from './helpers/fixtures.js';
+import { CONTAINER_PREFIX, FUZZ_CONTAINERS } from './fuzz/container-corpus.js';
 import { fuzz } from './fuzz/fuzzer.js';
 import { FuzzWorker, findingsOf, loadRegressions } from './fuzz/harness.js';
 
@@ -16,7 +17,8 @@ describe('fuzz: hostile images never crash, hang or leak a non-library error', f
   this.timeout(600_000);
 
   it(`a fixed-seed slice of ${PER_FIXTURE} mutants per fixture covers every fixture with no finding`, async () => {
-    const fixtures = fixtureNames();
+    // The fixture images, and the containers (qcow2, E01, VMDK, VHD, VHDX, split raw) holding them.
+    const fixtures = [...fixtureNames(), ...FUZZ_CONTAINERS.map((n) => CONTAINER_PREFIX + n)];
     const lines: string[] = [];
     const summary = await fuzz({
       seconds: 3600, seed: 'npm-test-slice', fixtures, jobs: 1, timeoutMs: TIMEOUT_MS, save: false,

@@ -35,6 +35,8 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
     if (argv.partition !== undefined) options.partition = argv.partition;
     if (argv.offset !== undefined) options.offset = argv.offset;
     if (argv.super) options.superblockMirror = argv.super;
+    if (argv.backing !== undefined) options.backing = argv.backing;
+    if (argv.qcowSnapshot !== undefined) options.qcowSnapshot = String(argv.qcowSnapshot);
     const progress = new Progress('check');
     options.onProgress = (s) => progress.show(() => `${s.treeBlocks} tree blocks, ${s.dataSectors} data sectors${s.parityRows ? `, ${s.parityRows} parity rows` : ''}`);
     const r = await checkImage(paths, options).finally(() => progress.done());

@@ -29,4 +29,5 @@ export const commands: CommandEntry[] = [
   entry('logical-resolve', async () => (await import('./logical-resolve.js')).logicalResolveCommand),
   entry('inode-resolve', async () => (await import('./inode-resolve.js')).inodeResolveCommand),
   entry('sharing', async () => (await import('./sharing.js')).sharingCommand),
+  entry('verify-image', async () => (await import('./verify-image.js')).verifyImageCommand),
 ];

@@ -11,6 +11,7 @@ import { formatUuid } from '../ondisk/uuid.js';
 import { readPartitionTable } from './partition.js';
 import { FileSource, SliceSource, type ImageSource } from './source.js';
 import { gunzipToCache, isGzipPath } from './gzip-cache.js';
+import { openImageFile, type ContainerOptions } from './container.js';
 
 export interface Device {
   devid: bigint;
@@ -19,7 +20,7 @@ export interface Device {
   superblock: SuperBlock;
 }
 
-export interface SourceOptions {
+export interface SourceOptions extends ContainerOptions {
   /** 1-based partition number inside a whole-disk image. */
   partition?: number;
   /** Byte offset of the filesystem inside the image (overrides partition detection). */
@@ -37,7 +38,8 @@ const MAX_FOLDER_SCAN = 4096;
 
 /** Open an image and find the Btrfs filesystem in it: at offset 0, at `offset`, or in a partition. */
 export async function openFilesystemSource(path: string, options: SourceOptions = {}): Promise<ImageSource> {
-  const file = await FileSource.open(isGzipPath(path) ? await gunzipToCache(path) : path, path);
+  // Containers (qcow2, E01, VMDK, VHD, VHDX, split raw) are read through; partitions are inside them.
+  const file = await openImageFile(path, options);
   try {
     if (options.offset !== undefined) {
       if (!Number.isSafeInteger(options.offset) || options.offset < 0 || options.offset >= file.size) {

@@ -15,9 +15,24 @@ export interface ImageSource {
    */
   read(position: number, length: number, into?: Buffer): Promise<Buffer>;
   close(): Promise<void>;
+  /** What a container (qcow2, E01, ...) says about itself; undefined for a plain file. */
+  readonly container?: ContainerInfo;
 }
 
-function checkRange(source: ImageSource, position: number, length: number): void {
+/** A container's own description, for `info`: its format, its files and what its headers say. */
+export interface ContainerInfo {
+  /** e.g. "qcow2 v3", "EWF (E01)", "VMDK streamOptimized", "VHD dynamic", "split raw". */
+  format: string;
+  /** Every file read, in order (segments, extents, backing files). */
+  files: string[];
+  /** Format-specific facts worth showing (acquisition metadata, snapshots, cluster size, ...). */
+  details: Array<[string, string]>;
+  /** The backing or parent image, if any. */
+  parent?: ContainerInfo;
+}
+
+/** An IoError unless [position, position + length) lies inside the source. */
+export function checkRange(source: ImageSource, position: number, length: number): void {
   if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0) {
     throw new IoError(`invalid read of ${length} bytes at ${position}`, { device: source.name });
   }
@@ -154,6 +169,9 @@ export class SliceSource implements ImageSource {
     if (start < 0 || size < 0 || start + size > base.size) {
       throw new IoError(`slice of ${size} bytes at ${start} does not fit in ${base.size} bytes`, { device: base.name });
     }
+  }
+  get container(): ContainerInfo | undefined {
+    return this.base.container;
   }
   async read(position: number, length: number, into?: Buffer): Promise<Buffer> {
     checkRange(this, position, length);

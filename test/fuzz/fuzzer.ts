@@ -2,6 +2,7 @@
 // number) alone, run through open, a full walk, a read of every file and check in worker processes
 // under a watchdog. Hangs, crashes and non-library errors are findings, saved once per signature.
 
+import { CONTAINER_PREFIX, containerCorpusOf, mutateContainer } from './container-corpus.js';
 import { corpusOf } from './corpus.js';
 import { FuzzWorker, findingsOf, saveRegression, signature, type RunResult } from './harness.js';
 import type { Mutation } from './mutation.js';
@@ -26,6 +27,7 @@ export interface FuzzSummary {
 
 export function mutationFor(seed: string, index: number, fixtures: string[]): Promise<Mutation> {
   const fixture = fixtures[index % fixtures.length]!;
+  if (fixture.startsWith(CONTAINER_PREFIX)) return containerCorpusOf(fixture).then((c) => mutateContainer(new Rng(hash32(seed), index), c));
   return corpusOf(fixture).then((c) => mutate(new Rng(hash32(seed), index), c));
 }
 

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fixtureNames } from '../helpers/fixtures.js';
 import { fuzz } from './fuzzer.js';
+import { CONTAINER_PREFIX, FUZZ_CONTAINERS } from './container-corpus.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
       json: { type: 'string' },
     },
   });
-  const all = fixtureNames();
+  const all = [...fixtureNames(), ...FUZZ_CONTAINERS.map((n) => CONTAINER_PREFIX + n)];
   const fixtures = values.fixtures ? values.fixtures.split(',').filter((f) => all.includes(f)) : all;
   if (!fixtures.length) throw new Error(`no such fixtures: ${values.fixtures}`);
   const seed = values.seed ?? String(Date.now());

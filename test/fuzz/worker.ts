@@ -3,6 +3,7 @@
 // running out of memory) is seen from outside, while the worker itself is reused between mutants.
 
 import { fixtureImages } from '../helpers/fixtures.js';
+import { CONTAINER_PREFIX, containerImages } from './container-corpus.js';
 import { Workspace, type Mutation } from './mutation.js';
 import { exercise, exerciseCli, type Finding } from './target.js';
 
@@ -27,7 +28,7 @@ process.on('unhandledRejection', crash);
 // The folder is the runner's choice (argv[2]), and the runner removes it when this process exits.
 const scratch = process.argv[2];
 if (!scratch) throw new Error('fuzz worker: no scratch folder given');
-const workspace = new Workspace(scratch, fixtureImages);
+const workspace = new Workspace(scratch, (f) => (f.startsWith(CONTAINER_PREFIX) ? containerImages(f) : fixtureImages(f)));
 process.on('exit', () => workspace.close());
 process.on('SIGTERM', () => process.exit(0));
 process.on('disconnect', () => process.exit(0));
@@ -37,7 +38,10 @@ process.on('message', (msg: ToWorker) => {
   void (async () => {
     current = msg.id;
     const start = Date.now();
-    const { paths, undo } = await workspace.apply(msg.mutation);
+    const applied = await workspace.apply(msg.mutation);
+    const { undo } = applied;
+    // A container's other files (segments, extents, backing files) are found beside the one opened.
+    const paths = msg.mutation.fixture.startsWith(CONTAINER_PREFIX) ? applied.paths.slice(0, 1) : applied.paths;
     try {
       const outcome = await exercise(paths);
       if (msg.cli) outcome.findings.push(...exerciseCli(paths));
