@@ -28,6 +28,8 @@ export interface ImageArgs {
   qcowSnapshot?: string;
   json?: boolean;
   debug?: boolean;
+  /** Warnings (damage read around) make the exit status 1. */
+  strict?: boolean;
 }
 
 export function imageOptions<T>(y: Argv<T>) {
@@ -111,6 +113,10 @@ export async function withImage<T>(argv: ImageArgs, body: (fs: Btrfs) => Promise
   } catch (e) {
     throw e instanceof PathError && e.image === undefined ? e.inImage(argv.image) : e;
   } finally {
+    // Damage is never worked around in silence: one line per kind, and --strict makes it a failure.
+    const warnings = fs.warnings();
+    for (const w of warnings) process.stderr.write(`btrfs-lens: warning: ${w.message}\n`);
+    if (warnings.length && argv.strict && !process.exitCode) process.exitCode = EXIT.PROBLEMS;
     await fs.close();
   }
 }

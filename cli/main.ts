@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     .usage('$0 <command> IMAGE [options]\n\nRead-only Btrfs image inspector and read-path emulator.')
     .option('json', { type: 'boolean', describe: 'machine-readable output' })
     .option('debug', { type: 'boolean', describe: 'show stack traces on errors' })
+    .option('strict', { type: 'boolean', describe: 'exit 1 when damage was read around (a bad copy, a missing device, a cut-short image), not only warn' })
     .strict()
     .demandCommand(1, 'give a command; see --help')
     .recommendCommands()

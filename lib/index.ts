@@ -11,6 +11,7 @@ export { BtrfsStats, BtrfsBigIntStats, type FileKind } from './fs/stats.js';
 export type { Subvolume } from './fs/subvolumes.js';
 export type { RawFileExtent, Mapping } from './fs/file-extents.js';
 export type { ReaderCounters } from './reader/file-reader.js';
+export type { DamageWarning } from './fs/warnings.js';
 export { extract, type ExtractOptions, type ExtractSummary } from './extract/extract.js';
 export { OutputError } from './extract/output-tree.js';
 export * from './errors.js';

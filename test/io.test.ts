@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, open as openFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+import { adler32 } from '../lib/io/adler32.js';
 import { extentMap } from '../lib/fs/extent-map.js';
 import { open } from '../lib/index.js';
 import { runCli } from './helpers/cli.js';
@@ -141,6 +143,21 @@ describe('opening images', function () {
       const r = await runCli([n, '--help']);
       assert.equal(r.code, 0, `${n} --help: ${r.stderr}`);
       assert.match(r.stdout.toString(), new RegExp(`btrfs-lens ${n}`));
+    }
+  });
+});
+
+describe('adler32', () => {
+  it('equals the Adler-32 zlib writes in a stream trailer, at every length around the 8-byte steps and NMAX', () => {
+    for (const n of [0, 1, 7, 8, 9, 15, 16, 5551, 5552, 5553, 5560, 32768, 65537]) {
+      const data = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) data[i] = (i * 2654435761) >>> 24;
+      const z = deflateSync(data, { level: 0 });
+      assert.equal(adler32(data), z.readUInt32BE(z.length - 4), `length ${n}`);
+      // All 0xff maximizes the sums: the deferred reduction must not overflow.
+      const ff = Buffer.alloc(n, 0xff);
+      const zf = deflateSync(ff, { level: 0 });
+      assert.equal(adler32(ff), zf.readUInt32BE(zf.length - 4), `0xff x ${n}`);
     }
   });
 });

@@ -94,6 +94,7 @@ export class DataExtents {
       }
     }
     if (!buf) throw readError!;
+    if (firstMirror > 0) volume.readAroundCount++;
     if (!sums) return buf;
     for (let i = 0; i < sectors; i++) {
       // A plain view: Buffer#subarray per sector costs more than checksumming it with crc32c.
@@ -119,6 +120,7 @@ export class DataExtents {
         if (checksummer.matches(copy, sums.sums, i * checksummer.size)) {
           copy.copy(buf, i * S);
           repaired = true;
+          volume.readAroundCount++;
         } else {
           volume.noteBadCopy(new ChecksumError('data', expected, Buffer.from(checksummer.digest(copy)).toString('hex'), where(mirror, i)));
         }

@@ -21,6 +21,7 @@ import { Shareability } from '../extents/shareability.js';
 import { ExtentCache } from '../reader/extent-cache.js';
 import { FileReader, newReaderCounters, type ReaderCounters } from '../reader/file-reader.js';
 import { TwoGenerationMap } from '../cache/two-generations.js';
+import { damageWarnings, type DamageWarning } from './warnings.js';
 
 export interface OpenOptions extends FilesystemOptions {
   /** Other member devices of a multi-device filesystem. */
@@ -332,6 +333,11 @@ export class Btrfs {
     const extents: RawFileExtent[] = [];
     for await (const e of fileExtentItems(file.tree, file.ino, this.filesystem.sectorsize)) extents.push(e);
     return { node: { subvol: file.subvol, ino: file.ino }, size: file.size, extents };
+  }
+
+  /** What was read around so far: bad copies, missing devices, a cut-short image (one warning per kind). */
+  warnings(): DamageWarning[] {
+    return damageWarnings(this.filesystem);
   }
 
   /** Which subvolume holds `id`, and where (for paths of subvolume roots). */

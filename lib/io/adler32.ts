@@ -11,6 +11,12 @@ export function adler32(data: Uint8Array, start = 1): number {
   const n = data.length;
   while (i < n) {
     const end = Math.min(n, i + NMAX);
+    // Eight bytes a step: the loop's own overhead was a fifth of checking an E01's stored chunks.
+    const end8 = end - ((end - i) & 7);
+    for (; i < end8; i += 8) {
+      a += data[i]!; b += a; a += data[i + 1]!; b += a; a += data[i + 2]!; b += a; a += data[i + 3]!; b += a;
+      a += data[i + 4]!; b += a; a += data[i + 5]!; b += a; a += data[i + 6]!; b += a; a += data[i + 7]!; b += a;
+    }
     for (; i < end; i++) {
       a += data[i]!;
       b += a;

@@ -2,9 +2,12 @@
 // clusters). Btrfs's own zlib reader (lib/compression/zlib.ts) stops at 128 KiB and never checks the
 // Adler-32; containers need larger units, and EWF relies on that Adler-32 to say which chunk is bad.
 //
-// pako's low-level API inflates straight into the caller's array, so a stream that claims more than
-// the unit holds costs no more memory or work than the unit.
+// Node's own zlib (native, about three times pako's speed here) inflates every well-formed unit; a
+// unit it does not inflate to exactly its size goes to pako's low-level API, which inflates straight
+// into the caller's array (a stream that claims more than the unit holds costs no more than the unit)
+// and says how far it got and why it stopped.
 
+import { inflateRawSync, inflateSync } from 'node:zlib';
 import { ZStream, Z_BUF_ERROR, Z_FINISH, Z_OK, Z_STREAM_END, zlibInflate, zlibInflateInit2, zlibInflateReset2 } from 'pako';
 
 /** `zlib`: RFC 1950 (header and Adler-32 trailer, checked); `raw`: bare deflate (qcow2). */
@@ -25,6 +28,20 @@ const EMPTY = new Uint8Array(0);
 const streams = new Map<Wrap, ZStream>();
 
 export function inflateInto(input: Uint8Array, out: Uint8Array, wrap: Wrap): Inflated {
+  try {
+    // maxOutputLength makes a stream that runs past the unit throw rather than grow.
+    const whole = (wrap === 'zlib' ? inflateSync : inflateRawSync)(input, { maxOutputLength: Math.max(1, out.length) });
+    if (whole.length === out.length) {
+      out.set(whole);
+      return { produced: whole.length, ended: true };
+    }
+  } catch {
+    // Damaged, cut short or too long: the diagnosing path below says which.
+  }
+  return inflateDiagnosed(input, out, wrap);
+}
+
+function inflateDiagnosed(input: Uint8Array, out: Uint8Array, wrap: Wrap): Inflated {
   const bits = wrap === 'zlib' ? 15 : -15;
   let strm = streams.get(wrap);
   if (!strm) {

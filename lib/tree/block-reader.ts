@@ -41,6 +41,8 @@ export class BlockReader {
   readonly stats: BlockReaderStats = { reads: 0, cacheHits: 0, badCopies: 0 };
   /** Copies that failed and why, for `check` and for --ignore-errors reports. */
   readonly problems: BtrfsError[] = [];
+  /** Blocks read from another copy after one failed: damage worked around. */
+  readAround = 0;
 
   constructor(
     private readonly volume: Volume,
@@ -94,6 +96,7 @@ export class BlockReader {
         this.stats.reads++;
         const buf = await this.volume.read(bytenr, this.ctx.nodesize, mirror);
         const block = verifyTreeBlock(buf, bytenr, expect, this.ctx, this.loc(bytenr, expect, mirror));
+        if (firstError) this.readAround++;
         this.blocks.set(cacheKey(bytenr), block);
         return block;
       } catch (e) {

@@ -34,6 +34,8 @@ export class Volume {
    */
   readonly badCopies: BtrfsError[] = [];
   badCopyCount = 0;
+  /** Reads that succeeded from another copy (or parity) after one failed: damage worked around. */
+  readAroundCount = 0;
 
   constructor(readonly chunks: ChunkMap, readonly devices: Map<bigint, Device>) {}
 
