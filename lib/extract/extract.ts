@@ -76,6 +76,10 @@ const CHUNK = 1024 * 1024;
 const WRITE_PIECE = 128 * 1024;
 /** Files kept open between their creation and their planned data. */
 const OPEN_FILES = 256;
+/** What finishing a file must do besides setting its times (see finishFile). */
+const FINISH_TRUNCATE = 1;
+const FINISH_CHOWN = 2;
+const FINISH_CHMOD = 4;
 
 export async function extract(btrfs: Btrfs, options: ExtractOptions): Promise<ExtractSummary> {
   const job = new Extraction(btrfs, options);
@@ -99,6 +103,10 @@ class Extraction {
   private readonly before: ReaderCounters;
   private readonly modeMask: number;
   private readonly owners: boolean;
+  /** New files belong to these, and get the umask taken off their mode. */
+  private readonly euid = process.geteuid?.() ?? -1;
+  private readonly egid = process.getegid?.() ?? -1;
+  private readonly umask = process.umask();
   private readonly chunk = Buffer.allocUnsafe(CHUNK);
   private decoded: Buffer | undefined;
   private entries = 0;
@@ -242,16 +250,22 @@ class Extraction {
    * nothing is planned it is finished here; otherwise it waits among the pending files.
    */
   private async createFile(e: WalkEntry, parent: OutDir, name: Buffer): Promise<Buffer> {
-    const { path, fd } = this.out.createFile(parent, name);
-    const file = await this.btrfs.fileRef(e.node, e.path);
     const meta = metaOf(e.facts);
+    // Created with its final mode where that leaves it writable and the umask keeps it whole: one
+    // fchmod fewer per file. Otherwise 0600 until it is finished.
+    const mode = meta.mode & this.modeMask;
+    const direct = (mode & ~0o777) === 0 && (mode & 0o600) === 0o600 && (mode & this.umask) === 0;
+    const { path, fd } = this.out.createFile(parent, name, direct ? mode : 0o600);
+    let needs = (direct ? 0 : FINISH_CHMOD) | (this.owners && (meta.uid !== this.euid || meta.gid !== this.egid) ? FINISH_CHOWN : 0);
     // Planned only once the whole file went well: a file given up halfway leaves nothing planned.
     const planned: ExtentRef[] = [];
     try {
+      const file = await this.btrfs.fileRef(e.node, e.path);
       if (file.size > BigInt(Number.MAX_SAFE_INTEGER)) throw new OutputError(path, 'EFBIG', `file size ${file.size} is beyond what can be written here`);
-      const all = mappings(file.tree, file.ino, this.btrfs.filesystem.sectorsize, 0n, file.size);
-      for await (const m of all) {
-        if (m.kind === 'hole' || m.kind === 'prealloc') continue;
+      let dataEnd = 0n;
+      const take = async (m: Mapping): Promise<void> => {
+        if (m.kind === 'hole' || m.kind === 'prealloc') return;
+        dataEnd = m.fileOffset + m.length;
         const shared = m.kind === 'regular' && (await this.btrfs.shareability.canBeShared(file.subvol, m.extent, m.where.block));
         if (shared && m.kind === 'regular') {
           const x = m.extent;
@@ -261,21 +275,27 @@ class Extraction {
           };
           if (DataPlan.fits(ref)) {
             planned.push(ref);
-            continue;
+            return;
           }
         }
         await this.copyMapping(fd, file, m, shared);
-      }
+      };
+      const all = mappings(file.tree, file.ino, this.btrfs.filesystem.sectorsize, 0n, file.size);
+      // An array (nearly always) is walked without an async iteration.
+      if (Array.isArray(all)) for (const m of all) await take(m);
+      else for await (const m of all) await take(m);
+      // Holes at the end are made by setting the size; otherwise the last write set it already.
+      if (dataEnd < file.size) needs |= FINISH_TRUNCATE;
     } catch (err) {
       closeSync(fd);
       this.out.remove(path);
       throw err;
     }
     if (planned.length === 0) {
-      this.finishFile(fd, path, meta);
+      this.finishFile(fd, path, meta, needs);
       return path;
     }
-    const index = this.pending.add(path, meta, file.subvol, file.ino, planned.length);
+    const index = this.pending.add(path, meta, e.node.subvol, e.node.ino, planned.length, needs);
     for (const ref of planned) this.plan.add({ ...ref, file: index });
     this.keepOpen(index, fd);
     return path;
@@ -344,6 +364,8 @@ class Extraction {
       // What lies past the decompressed bytes reads as zeros: the sparse file has them already.
       const end = Math.min(r.offset + r.length, data.length);
       if (end > r.offset) this.write(this.fd(r.file), data.subarray(r.offset, end), r.fileOffset);
+      // Short of what the item covers: the size must be set for the zeros after it to exist.
+      if (end < r.offset + r.length) this.pending.addNeeds(r.file, FINISH_TRUNCATE);
     }
   }
 
@@ -404,13 +426,13 @@ class Extraction {
     this.progress();
   }
 
-  /** Size (holes at the end stay holes), owner, mode and times, then closed. */
-  private finishFile(fd: number, path: Buffer, meta: FileMeta): void {
+  /** Size (holes at the end stay holes), owner and mode where `needs` says, times, then closed. */
+  private finishFile(fd: number, path: Buffer, meta: FileMeta, needs: number): void {
     try {
-      ftruncateSync(fd, Number(meta.size));
+      if (needs & FINISH_TRUNCATE) ftruncateSync(fd, Number(meta.size));
       // chown before chmod: chown clears setuid and setgid. Times last: writes change mtime.
-      if (this.owners) fchownSync(fd, meta.uid, meta.gid);
-      fchmodSync(fd, meta.mode & this.modeMask);
+      if (needs & FINISH_CHOWN) fchownSync(fd, meta.uid, meta.gid);
+      if (needs & FINISH_CHMOD) fchmodSync(fd, meta.mode & this.modeMask);
       futimesSync(fd, utime(meta.atimeNs), utime(meta.mtimeNs));
     } catch (e) {
       throw new OutputError(path, (e as NodeJS.ErrnoException).code ?? 'EIO', 'cannot set size, owner, mode or times');
@@ -443,7 +465,7 @@ class Extraction {
     const fd = this.fd(file);
     this.open.delete(file);
     try {
-      this.finishFile(fd, this.pending.path(file), this.pending.meta(file));
+      this.finishFile(fd, this.pending.path(file), this.pending.meta(file), this.pending.needs(file));
     } catch (e) {
       if (!(e instanceof OutputError) || e.fatal) throw e;
       this.problem(e.message);

@@ -81,18 +81,18 @@ export class OutputTree {
     return { path };
   }
 
-  /** A new empty regular file, open for writing (mode 0600 until its own mode is applied). */
-  createFile(dir: OutDir, name: Buffer): { path: Buffer; fd: number } {
+  /** A new empty regular file, open for writing, with `mode` (0600 unless the caller knows better). */
+  createFile(dir: OutDir, name: Buffer, mode = 0o600): { path: Buffer; fd: number } {
     const path = this.pathOf(dir, name);
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
     try {
-      return { path, fd: openSync(path, flags, 0o600) };
+      return { path, fd: openSync(path, flags, mode) };
     } catch (e) {
       if (codeOf(e) !== 'EEXIST' || !this.overwrite) throw new OutputError(path, codeOf(e), existsOr(e, 'cannot create file'));
     }
     this.unlinkExisting(path);
     try {
-      return { path, fd: openSync(path, flags, 0o600) };
+      return { path, fd: openSync(path, flags, mode) };
     } catch (e) {
       throw new OutputError(path, codeOf(e), 'cannot create file');
     }

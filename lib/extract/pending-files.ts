@@ -31,12 +31,14 @@ export class PendingFiles {
   private sizes = new BigUint64Array(1024);
   /** Planned pieces not yet written, per file (0: done). */
   private left = new Uint32Array(1024);
+  /** What finishing the file must do besides its times (the extraction's FINISH_ flags). */
+  private finish = new Uint8Array(1024);
 
   get size(): number {
     return this.n;
   }
 
-  add(path: Buffer, meta: FileMeta, subvol: bigint, ino: bigint, pieces: number): number {
+  add(path: Buffer, meta: FileMeta, subvol: bigint, ino: bigint, pieces: number, needs: number): number {
     const i = this.n++;
     if (i >= this.mode.length) this.grow();
     if (this.used + path.length > this.arena.length) {
@@ -57,6 +59,7 @@ export class PendingFiles {
     this.times[2 * i + 1] = meta.mtimeNs;
     this.sizes[i] = meta.size;
     this.left[i] = pieces;
+    this.finish[i] = needs;
     return i;
   }
 
@@ -71,6 +74,14 @@ export class PendingFiles {
       uid: this.owner[2 * i]!, gid: this.owner[2 * i + 1]!, mode: this.mode[i]!,
       atimeNs: this.times[2 * i]!, mtimeNs: this.times[2 * i + 1]!, size: this.sizes[i]!,
     };
+  }
+
+  needs(i: number): number {
+    return this.finish[i]!;
+  }
+
+  addNeeds(i: number, needs: number): void {
+    this.finish[i]! |= needs;
   }
 
   node(i: number): { subvol: bigint; ino: bigint } {
@@ -102,5 +113,6 @@ export class PendingFiles {
     this.times = grow(this.times, (n) => new BigInt64Array(n), 2);
     this.sizes = grow(this.sizes, (n) => new BigUint64Array(n), 1);
     this.left = grow(this.left, (n) => new Uint32Array(n), 1);
+    this.finish = grow(this.finish, (n) => new Uint8Array(n), 1);
   }
 }

@@ -123,7 +123,11 @@ export function decodeFileExtent(data: Buffer): FileExtent {
   const compression = data[16]!;
   const type = data[20]!;
   if (type === FileExtentType.INLINE) {
-    return { kind: 'inline', generation, ramBytes, compression, data: Buffer.from(data.subarray(INLINE_DATA_START)) };
+    // A copy, not a view (an emulated file keeps its items, and a view would keep the whole block),
+    // made with copy(): Buffer.from(buffer) copies byte by byte, a tenth of a small-file extraction.
+    const inline = Buffer.allocUnsafe(data.length - INLINE_DATA_START);
+    data.copy(inline, 0, INLINE_DATA_START);
+    return { kind: 'inline', generation, ramBytes, compression, data: inline };
   }
   const e = fileExtentItem.decode(data, 0);
   return {
