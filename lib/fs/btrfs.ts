@@ -9,7 +9,7 @@ import type { InodeItem } from '../ondisk/items/inode-item.js';
 import { CsumTree } from './csum-tree.js';
 import { fileExtentItems, type RawFileExtent } from './file-extents.js';
 import { Filesystem, type FilesystemOptions } from './filesystem.js';
-import { dirEntries, getXattrItem, listXattrItems, lookupName, readInodeItem } from './inode.js';
+import { eachDirEntry, getXattrItem, listXattrItems, lookupName, readInodeItem, type IndexedDirEntry } from './inode.js';
 import { entryKind, resolve, type FsNode, type PathContext } from './path.js';
 import type { FileRef } from './file-ref.js';
 import { BtrfsBigIntStats, BtrfsStats, factsFromInode, kindOfMode, S_IFDIR, type FileKind, type InodeFacts } from './stats.js';
@@ -221,9 +221,14 @@ export class Btrfs {
   async children(node: FsNode, pathForErrors = ''): Promise<Array<{ dirent: Dirent; node: FsNode }>> {
     if (node.placeholder) return [];
     if (kindOfMode((await this.inode(node)).mode) !== 'dir') throw new PathError('ENOTDIR', 'scandir', pathForErrors);
-    const out: Array<{ dirent: Dirent; node: FsNode }> = [];
-    for await (const e of dirEntries(await this.tree(node.subvol), node.ino)) {
-      out.push({ dirent: makeDirent(e.name, entryKind(e)), node: await this.enter(node, e) });
+    const entries: IndexedDirEntry[] = [];
+    await eachDirEntry(await this.tree(node.subvol), node.ino, (e) => entries.push(e));
+    const out: Array<{ dirent: Dirent; node: FsNode }> = new Array(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      // A plain inode needs no lookup; a subvolume's entry is entered the way the kernel does.
+      const child = e.location.type === KeyType.INODE_ITEM ? { subvol: node.subvol, ino: e.location.objectid } : await this.enter(node, e);
+      out[i] = { dirent: makeDirent(e.name, entryKind(e)), node: child };
     }
     return out;
   }

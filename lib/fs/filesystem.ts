@@ -17,7 +17,7 @@ import { ChunkMap } from '../volume/chunk-map.js';
 import { Volume } from '../volume/volume.js';
 
 export interface FilesystemOptions extends DeviceOptions {
-  /** Bytes of verified tree blocks to keep in memory (default 16 MiB). */
+  /** Bytes of verified tree blocks to keep in memory (default 8 MiB). */
   treeCacheBytes?: number;
 }
 

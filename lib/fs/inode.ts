@@ -41,19 +41,24 @@ export interface IndexedDirEntry extends DirEntry {
   index: bigint;
 }
 
-/** Directory entries in DIR_INDEX order, which is the order readdir returns them in. */
-export async function* dirEntries(tree: Tree, dir: bigint): AsyncGenerator<IndexedDirEntry> {
-  for await (const it of tree.range(key(dir, KeyType.DIR_INDEX, 0n), key(dir, KeyType.DIR_INDEX, U64_MAX))) {
+/**
+ * Directory entries in DIR_INDEX order, which is the order readdir returns them in, each handed to
+ * `each` as it is decoded (what came before a damaged item stays handed over).
+ */
+export async function eachDirEntry(tree: Tree, dir: bigint, each: (e: IndexedDirEntry) => void): Promise<void> {
+  await tree.eachItem(key(dir, KeyType.DIR_INDEX, 0n), key(dir, KeyType.DIR_INDEX, U64_MAX), (it) => {
     const entries = wrapItem(() => decodeDirItems(it.data), tree.root.id, it);
     if (entries.length !== 1) {
       throw new CorruptError(`dir index item holds ${entries.length} entries, expected 1`, { tree: tree.root.id, block: it.block, slot: it.slot });
     }
-    const e = entries[0]!;
+    const e = entries[0]! as IndexedDirEntry;
     if (e.name.length === 0 || e.name.length > NAME_LEN) {
       throw new CorruptError(`dir index name length ${e.name.length} out of range`, { tree: tree.root.id, block: it.block, slot: it.slot });
     }
-    yield { ...e, index: it.key.offset };
-  }
+    // The decoded entry is ours: the index goes on it rather than on a copy.
+    e.index = it.key.offset;
+    each(e);
+  }, 1024);
 }
 
 /** Look up one name in a directory through its DIR_ITEM (keyed by name hash). */
@@ -65,9 +70,9 @@ export async function lookupName(tree: Tree, dir: bigint, name: Buffer, type: nu
 
 export async function listXattrItems(tree: Tree, ino: bigint): Promise<DirEntry[]> {
   const out: DirEntry[] = [];
-  for await (const it of tree.range(key(ino, KeyType.XATTR_ITEM, 0n), key(ino, KeyType.XATTR_ITEM, U64_MAX))) {
-    out.push(...wrapItem(() => decodeDirItems(it.data), tree.root.id, it));
-  }
+  await tree.eachItem(key(ino, KeyType.XATTR_ITEM, 0n), key(ino, KeyType.XATTR_ITEM, U64_MAX), (it) => {
+    for (const e of wrapItem(() => decodeDirItems(it.data), tree.root.id, it)) out.push(e);
+  });
   return out;
 }
 

@@ -11,7 +11,7 @@ import { KeyType } from '../ondisk/constants.js';
 import { decodeDirItems, type DirEntry } from '../ondisk/items/dir-item.js';
 import { key, U64_MAX } from '../ondisk/key.js';
 import type { Btrfs } from './btrfs.js';
-import { dirEntries } from './inode.js';
+import { eachDirEntry } from './inode.js';
 import type { FsNode } from './path.js';
 import { kindOfMode, type FileKind, type InodeFacts } from './stats.js';
 
@@ -133,7 +133,7 @@ async function salvageChildren(fs: Btrfs, e: WalkEntry, tolerate: (path: string,
   }
   // Whatever the first attempt reported is not reported again: one line per damaged listing.
   try {
-    for await (const d of dirEntries(tree, dir.ino)) found.set(d.name.toString('hex'), d);
+    await eachDirEntry(tree, dir.ino, (d) => found.set(d.name.toString('hex'), d));
   } catch (err) {
     if (!(err instanceof BtrfsError)) throw err;
   }

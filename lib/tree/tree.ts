@@ -190,6 +190,20 @@ export class Tree {
     }
   }
 
+  /**
+   * Calls `each` for the items min..max in key order: synchronously over cached blocks when the range
+   * holds at most `cachedLimit` items (nearly always for one inode's items), loading blocks otherwise.
+   * What `each` saw before an error stays seen.
+   */
+  async eachItem(min: Key, max: Key, each: (it: TreeItem) => void, cachedLimit = 256): Promise<void> {
+    const cached = this.rangeCached(min, max, cachedLimit);
+    if (cached) {
+      for (const it of cached) each(it);
+      return;
+    }
+    for await (const it of this.walkFrom(min, max, false)) each(it);
+  }
+
   private async *walkFrom(min: Key, max: Key, withFloor: boolean): AsyncGenerator<TreeItem> {
     const path = await this.descend(min);
     startAt(path, min, withFloor);
